@@ -1,0 +1,503 @@
+"""Text normalisation and value parsers, in one place, used everywhere.
+
+Vietnamese text arrives NFC or NFD, with or without diacritics, in any case,
+with stray spaces. Two forms are used:
+
+* ``clean_text`` — what we keep and show: NFC, whitespace collapsed.
+* ``fold`` — what we match on: no diacritics (đ→d), case-folded, punctuation
+  as spaces, whitespace collapsed. ``fold("TP. Cao Lãnh") == "tp cao lanh"``.
+
+Resolvers (districts, groups, kinds, entity types) read their spellings from
+``ocop_analysis/reference/`` and never guess: an ambiguous name returns every
+candidate.
+
+>>> resolve_district("H. Cao Lãnh").code
+873
+>>> resolve_district("Cao Lãnh").candidates
+(866, 873)
+>>> parse_stars("★★★"), parse_stars("Ba sao"), parse_score("65,5")
+(3, 3, 65.5)
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Callable
+
+import pandas as pd
+
+from . import reference
+
+__all__ = [
+    "clean_text", "fold", "is_blank", "district_key", "resolve_district", "DistrictMatch",
+    "parse_stars", "is_failed_result", "parse_score", "parse_number", "parse_date",
+    "parse_decision", "parse_kind", "resolve_group", "GroupMatch", "taxonomy_for_year",
+    "entity_type", "entity_key", "product_key", "map_unique",
+]
+
+_WS = re.compile(r"\s+")
+_PUNCT = re.compile(r"[^\w\s]|_")
+# Characters people use for "space" that str.split does not all know about.
+_ODD_SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u200b\u2060\ufeff"), " ")
+
+
+def is_blank(value: Any) -> bool:
+    """True for None, NaN, pandas NA and strings of only whitespace."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.translate(_ODD_SPACES).strip()
+
+
+def clean_text(value: Any) -> str | None:
+    """NFC, odd spaces made plain, whitespace collapsed and stripped; None when blank.
+
+    >>> clean_text("  Huyện\\u00a0 Lai   Vung ")
+    'Huyện Lai Vung'
+    """
+    if is_blank(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = unicodedata.normalize("NFC", str(value)).translate(_ODD_SPACES)
+    return _WS.sub(" ", text).strip() or None
+
+
+@cache
+def fold(value: Any) -> str:
+    """Matching key: no diacritics (đ→d), case-folded, punctuation → space, collapsed.
+
+    >>> fold("THÀNH PHỐ  Sa Đéc."), fold("Thành phố Sa Đéc")
+    ('thanh pho sa dec', 'thanh pho sa dec')
+    """
+    text = clean_text(value)
+    if text is None:
+        return ""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    stripped = _PUNCT.sub(" ", stripped.casefold())
+    return _WS.sub(" ", stripped).strip()
+
+
+# --------------------------------------------------------------------------- districts
+
+# Unit-type words, folded, to their short form. Longest first.
+_UNIT_PREFIXES = [
+    ("thanh pho", "tp"), ("thi xa", "tx"), ("thi tran", "tt"), ("huyen", "h"), ("quan", "q"),
+    ("t p", "tp"), ("t x", "tx"), ("tp", "tp"), ("tx", "tx"), ("h", "h"), ("q", "q"),
+]
+# "I.", "IV -", "2.", "a)" at the start of a section row.
+_ENUM = re.compile(r"^\s*(?:(?:[ivxlc]+|\d{1,3})\s*[.)/:\-–]|[a-z]\s*\))\s*", re.IGNORECASE)
+_PROVINCE_TAIL = re.compile(r"\s*(?:,|-|–)?\s*(?:tinh\s+)?dong thap\s*$")
+
+
+def district_key(value: Any) -> str:
+    """Folded district name with a canonical unit prefix: 'Thành phố Cao Lãnh' → 'tp cao lanh'.
+
+    Leading enumerators ("I.", "2.") and a trailing ", tỉnh Đồng Tháp" are dropped.
+    """
+    text = clean_text(value)
+    if text is None:
+        return ""
+    text = _ENUM.sub("", text, count=1)
+    key = fold(text)
+    key = _PROVINCE_TAIL.sub("", key) if key not in ("dong thap",) else key
+    for long, short in _UNIT_PREFIXES:
+        if key == long:
+            return short
+        if key.startswith(long + " "):
+            return f"{short} {key[len(long) + 1:]}"
+    return key
+
+
+@dataclass(frozen=True)
+class DistrictMatch:
+    """Result of resolving a district name. status: ok | ambiguous | unknown | blank."""
+
+    text: str | None
+    status: str
+    code: int | None = None
+    candidates: tuple[int, ...] = ()
+    suggestion: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@cache
+def _district_index(province: str) -> dict[str, tuple[int, ...]]:
+    aliases = reference.table("district_aliases")
+    aliases = aliases[aliases["province"] == province]
+    index: dict[str, set[int]] = {}
+    for alias, code in zip(aliases["alias"], aliases["code"].astype(int)):
+        index.setdefault(district_key(alias), set()).add(code)
+    for row in reference.districts(province).itertuples():
+        for name in (row.name, row.short_name):
+            index.setdefault(district_key(name), set()).add(row.code)
+    return {k: tuple(sorted(v)) for k, v in index.items()}
+
+
+@cache
+def resolve_district(value: Any, province: str = reference.DEFAULT_PROVINCE) -> DistrictMatch:
+    """Find the district code for a name in any alias form; never guesses.
+
+    A bare name shared by two units ("Cao Lãnh") is ``ambiguous`` with both
+    candidates; an unknown name may carry a ``suggestion`` (closest known unit).
+
+    >>> resolve_district("TP. Cao Lãnh").code, resolve_district("thi xa hong ngu").code
+    (866, 868)
+    >>> resolve_district("Huyen Lai Vug").suggestion
+    876
+    """
+    text = clean_text(value)
+    if text is None:
+        return DistrictMatch(None, "blank")
+    index = _district_index(province)
+    key = district_key(text)
+    codes = index.get(key, ())
+    if len(codes) == 1:
+        return DistrictMatch(text, "ok", codes[0], codes)
+    if len(codes) > 1:
+        return DistrictMatch(text, "ambiguous", None, codes)
+    return DistrictMatch(text, "unknown", None, (), _suggest(key, index))
+
+
+def _suggest(key: str, index: dict[str, tuple[int, ...]]) -> int | None:
+    from rapidfuzz import fuzz, process
+
+    if not key:
+        return None
+    best = process.extractOne(key, list(index), scorer=fuzz.ratio, score_cutoff=75)
+    if best is None:
+        return None
+    codes = index[best[0]]
+    return codes[0] if len(codes) == 1 else None
+
+
+# --------------------------------------------------------------------------- stars
+
+_STAR_CHARS = "★☆*✩✪✫✬✭✮✯✰⭐"
+_NUMBER_WORDS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5}
+_FAILED = ("khong dat", "chua dat", "khong du dieu kien", "khong xep hang", "truot", "not passed", "failed", "fail")
+
+
+def is_failed_result(value: Any) -> bool:
+    """True for a result written as a fail: "Không đạt", "Chưa đạt", "Không xếp hạng", "Failed"."""
+    key = fold(value)
+    return bool(key) and any(key == f or key.startswith(f + " ") for f in _FAILED)
+
+
+def parse_stars(value: Any) -> int | None:
+    """Star rank 1–5 from 3, 3.0, "3 sao", "3★", "★★★", "3*", "***", "Ba sao", "Hạng 4 sao".
+
+    None when blank; ``ValueError`` when the value is not a star rank (including a fail).
+    """
+    if is_blank(value):
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a star rank")
+    if isinstance(value, (int, float)):
+        if float(value).is_integer() and 1 <= value <= 5:
+            return int(value)
+        raise ValueError(f"{value!r} is not a star rank 1–5")
+    text = clean_text(value) or ""
+    compact = text.replace(" ", "")
+    if compact and all(ch in _STAR_CHARS for ch in compact):
+        return _check_rank(len(compact), value)
+    digits = re.findall(r"\d+(?:[.,]\d+)?", text)
+    if len(digits) == 1:
+        return _check_rank(float(digits[0].replace(",", ".")), value)
+    if len(digits) > 1:
+        # "4 sao (tiềm năng 5 sao)": the first number followed by a star word or sign counts.
+        first = re.match(r"\D*?(\d)\s*(?:sao\b|[★*])", fold(text.replace("*", " sao ")) if "*" in text else fold(text.replace("★", " sao ")))
+        if first:
+            return _check_rank(int(first.group(1)), value)
+        raise ValueError(f"{value!r} is not a star rank")
+    words = fold(text).split()
+    if words and words[0] == "hang":
+        words = words[1:]
+    if words and words[0] in _NUMBER_WORDS and (len(words) == 1 or words[1] == "sao"):
+        return _NUMBER_WORDS[words[0]]
+    raise ValueError(f"{value!r} is not a star rank")
+
+
+def _check_rank(number: float, original: Any) -> int:
+    if float(number).is_integer() and 1 <= number <= 5:
+        return int(number)
+    raise ValueError(f"{original!r} is not a star rank 1–5")
+
+
+# --------------------------------------------------------------------------- numbers, dates
+
+_NUM_CLEAN = re.compile(r"[\s\u00a0]|điểm|diem|đ$|points?|pts?", re.IGNORECASE)
+
+
+def parse_number(value: Any) -> float | None:
+    """A number written the Vietnamese way or the English way; None when blank.
+
+    "65,5" → 65.5; "1.234,5" → 1234.5; "1,234.5" → 1234.5; "1.234" → 1234 (dot before
+    exactly three digits is a thousands separator); "72 điểm" → 72. ``ValueError`` otherwise.
+    """
+    if is_blank(value):
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = _NUM_CLEAN.sub("", clean_text(value) or "")
+    if not re.fullmatch(r"[+-]?[\d.,]*\d[\d.,]*", text):
+        raise ValueError(f"{value!r} is not a number")
+    if "," in text and "." in text:
+        decimal = "," if text.rfind(",") > text.rfind(".") else "."
+        thousands = "." if decimal == "," else ","
+        text = text.replace(thousands, "").replace(decimal, ".")
+    elif "," in text:
+        text = text.replace(",", "") if text.count(",") > 1 else text.replace(",", ".")
+    elif text.count(".") > 1 or re.fullmatch(r"[+-]?\d{1,3}\.\d{3}", text):
+        text = text.replace(".", "")
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a number") from None
+
+
+def parse_score(value: Any) -> float | None:
+    """A score (0–100 expected; range checked by the loader)."""
+    return parse_number(value)
+
+
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+_VN_DATE = re.compile(r"ngay\s*(\d{1,2})\s*thang\s*(\d{1,2})\s*nam\s*(\d{2,4})")
+_DMY = re.compile(r"(?<!\d)(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4}|\d{2})(?!\d)")
+_YMD = re.compile(r"(?<!\d)(\d{4})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{1,2})(?!\d)")
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A date from a datetime, an Excel serial, "15/08/2022", "15-8-2022", "2022-08-15" or
+    "ngày 15 tháng 8 năm 2022" (day first, as Vietnamese documents write it). None when blank.
+    """
+    if is_blank(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 1 <= value < 2958466:  # Excel's serial range (1900-01-01 .. 9999-12-31)
+            return _EXCEL_EPOCH + dt.timedelta(days=int(value))
+        raise ValueError(f"{value!r} is not a date")
+    key = fold(value).replace(" ", "") if "ngay" in fold(value) else None
+    if key:
+        m = _VN_DATE.search(fold(value))
+        if m:
+            return _make_date(int(m.group(3)), int(m.group(2)), int(m.group(1)), value)
+    text = clean_text(value) or ""
+    m = _YMD.search(text)
+    if m:
+        return _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)), value)
+    m = _DMY.search(text)
+    if m:
+        return _make_date(int(m.group(3)), int(m.group(2)), int(m.group(1)), value)
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return parse_date(float(text))
+    raise ValueError(f"{value!r} is not a date")
+
+
+def _make_date(year: int, month: int, day: int, original: Any) -> dt.date:
+    if year < 100:
+        year += 2000
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise ValueError(f"{original!r} is not a valid date") from None
+
+
+_DECISION_NO = re.compile(r"(\d+[\w\-]*\s*/\s*[\wĐđ]+(?:\s*[\-–]\s*[\wĐđ]+)*)", re.UNICODE)
+
+
+def parse_decision(value: Any) -> tuple[str | None, dt.date | None]:
+    """Split "1580/QĐ-UBND-HC ngày 16/12/2019" into ("1580/QĐ-UBND-HC", date(2019, 12, 16)).
+
+    Either part may be None. A date that cannot be read is None (the caller reports it).
+    """
+    text = clean_text(value)
+    if text is None:
+        return None, None
+    m = _DECISION_NO.search(text)
+    number = re.sub(r"\s+", "", m.group(1)) if m else None
+    rest = text[m.end():] if m else text
+    try:
+        date = parse_date(rest) if rest.strip() else None
+    except ValueError:
+        date = None
+    if number is None and date is None:
+        return text, None
+    return number, date
+
+
+# --------------------------------------------------------------------------- kinds, groups
+
+@cache
+def _kind_index() -> dict[str, str]:
+    t = reference.table("kinds")
+    return {fold(a): k for a, k in zip(t["alias"], t["kind"])}
+
+
+def parse_kind(value: Any) -> str | None:
+    """'Mới' → new, 'Đánh giá lại' → reevaluation, 'Nâng hạng' → upgrade; None when blank."""
+    key = fold(value)
+    if not key:
+        return None
+    index = _kind_index()
+    if key in index:
+        return index[key]
+    for alias, kind in sorted(index.items(), key=lambda kv: -len(kv[0])):
+        if key.startswith(alias + " ") or f" {alias}" in f" {key}":
+            return kind
+    raise ValueError(f"{value!r} is not a kind of evaluation (Mới, Đánh giá lại, Nâng hạng)")
+
+
+def taxonomy_for_year(year: int | None) -> str:
+    """'1048' for evaluation years up to 2022, '148' from 2023 (Decision 148 of 24/02/2023)."""
+    effective = int(reference.rule("criteria_148_effective")[:4])
+    return "1048" if year is not None and year < effective else "148"
+
+
+@dataclass(frozen=True)
+class GroupMatch:
+    """A product group resolved to the 148/2023 group (1–6). status: ok | unknown | blank."""
+
+    text: str | None
+    status: str
+    group: int | None = None
+    taxonomy: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@cache
+def _group_index() -> dict[str, dict[str, int]]:
+    t = reference.table("group_aliases")
+    index: dict[str, dict[str, int]] = {"148": {}, "1048": {}}
+    for tax, alias, group in zip(t["taxonomy"], t["alias"], t["group"].astype(int)):
+        for target in (("148", "1048") if tax == "any" else (tax,)):
+            index[target][fold(alias)] = group
+    for row in reference.groups().itertuples():
+        index["148"][fold(row.name)] = row.group
+    for row in reference.groups_1048().itertuples():
+        index["1048"][fold(row.name)] = row.group_148
+    return index
+
+
+_GROUP_NUMBER = re.compile(r"^(?:(?:nhom|nganh|group)\s*)?(\d|[ivx]+)(?:\s|$)")
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6}
+
+
+@cache
+def resolve_group(value: Any, taxonomy: str = "148") -> GroupMatch:
+    """Product group (148/2023 numbering) from a number, a name or an alias.
+
+    A number is read in the registry's own taxonomy: under 1048 (2019–2022), group 5
+    (Lưu niệm – nội thất – trang trí) is 148 group 4. A name is looked up in that
+    taxonomy first, then in the other one (names do not collide).
+
+    >>> resolve_group(5, "1048").group, resolve_group("Thảo dược", "1048").group
+    (4, 3)
+    """
+    if taxonomy not in ("148", "1048"):
+        raise ValueError(f"taxonomy must be '148' or '1048', not {taxonomy!r}")
+    text = clean_text(value)
+    if text is None:
+        return GroupMatch(None, "blank")
+    key = fold(text)
+    number = None
+    m = _GROUP_NUMBER.match(key)
+    if m:
+        token = m.group(1)
+        number = int(token) if token.isdigit() else _ROMAN.get(token)
+        rest = key[m.end():].strip()
+    else:
+        rest = key
+    index = _group_index()
+    other = "1048" if taxonomy == "148" else "148"
+    if rest:
+        for tax in (taxonomy, other):
+            if rest in index[tax]:
+                return GroupMatch(text, "ok", index[tax][rest], tax)
+    if number is not None and 1 <= number <= 6 and (not rest or m is not None):
+        if taxonomy == "1048":
+            mapping = dict(zip(reference.groups_1048()["group_1048"], reference.groups_1048()["group_148"]))
+            return GroupMatch(text, "ok", mapping[number], "1048")
+        return GroupMatch(text, "ok", number, "148")
+    return GroupMatch(text, "unknown")
+
+
+# --------------------------------------------------------------------------- entities, identity
+
+@cache
+def _entity_prefixes() -> list[tuple[str, str, str]]:
+    t = reference.table("entity_types")
+    rows = [(fold(p), e, c) for p, e, c in zip(t["prefix"], t["entity_type"], t["canonical"])]
+    return sorted(rows, key=lambda r: -len(r[0]))
+
+
+@cache
+def entity_type(name: Any) -> str:
+    """company | cooperative | cooperative_group | household | other, from the name's prefix.
+
+    >>> entity_type("HTX Nông nghiệp Mỹ Xương"), entity_type("Cty TNHH Ecolotus")
+    ('cooperative', 'company')
+    """
+    key = fold(name)
+    for prefix, etype, _ in _entity_prefixes():
+        if key == prefix or key.startswith(prefix + " "):
+            return etype
+    return "other"
+
+
+@cache
+def entity_key(name: Any) -> str:
+    """Identity key of an entity: folded, with the type prefix in one canonical spelling,
+    so "HTX Mỹ Xương", "Hợp tác xã Mỹ Xương" and "hop tac xa  my xuong" give one key."""
+    key = fold(name)
+    for prefix, _, canonical in _entity_prefixes():
+        if key == prefix or key.startswith(prefix + " "):
+            return f"{fold(canonical)} {key[len(prefix):].strip()}".strip()
+    return key
+
+
+def product_key(entity_name: Any, product_name: Any) -> str:
+    """Identity key of a product: entity key + folded product name."""
+    return f"{entity_key(entity_name)}|{fold(product_name)}"
+
+
+# --------------------------------------------------------------------------- vectorising helper
+
+def map_unique(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
+    """Apply ``func`` once per distinct value of ``series`` and map the results back.
+
+    Registries repeat the same district, group and star spellings thousands of
+    times; parsing each distinct spelling once keeps loading fast.
+    """
+    uniques = pd.unique(series.astype(object))
+    lookup = {}
+    for u in uniques:
+        lookup[_hashable(u)] = func(u)
+    return series.astype(object).map(lambda v: lookup[_hashable(v)])
+
+
+def _hashable(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
