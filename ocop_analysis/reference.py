@@ -14,12 +14,12 @@ from .paths import REFERENCE_DIR
 DEFAULT_PROVINCE = "dong-thap"
 
 
-@cache
 def table(name: str) -> pd.DataFrame:
     """Read ``reference/<name>.csv`` (comment lines skipped). Returns a fresh copy each call."""
-    return _read(name)
+    return _read(name).copy()
 
 
+@cache
 def _read(name: str) -> pd.DataFrame:
     path = REFERENCE_DIR / f"{name}.csv"
     return pd.read_csv(path, comment="#", dtype=str, keep_default_na=False, encoding="utf-8")
@@ -66,7 +66,7 @@ def star_bands() -> pd.DataFrame:
     df = table("star_bands")
     df["stars"] = df["stars"].astype(int)
     df[["min_score", "max_score"]] = df[["min_score", "max_score"]].astype(float)
-    df["certified"] = df["certified"].str.lower().eq("true")
+    df["certified"] = df["certified"].astype(str).str.lower().eq("true")
     return df
 
 

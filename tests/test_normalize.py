@@ -1,0 +1,189 @@
+"""The normaliser on every alias form of domain/OCOP.md §7.2, NFD text and the ambiguous names."""
+import datetime as dt
+import unicodedata
+
+import pytest
+from hypothesis import given, strategies as st
+
+from ocop_analysis import normalize as n
+
+# Every spelling named in domain/OCOP.md (§7.1, §7.2 and the district table), with the unit it names.
+DOC_ALIASES = {
+    "TP. Sa Đéc": 867, "thành phố Cao Lãnh": 866, "huyện Cao Lãnh": 873, "huyện Lai Vung": 876,
+    "H. Lai Vung": 876, "thị xã Hồng Ngự": 868, "TP Hồng Ngự": 868, "huyện Hồng Ngự": 870,
+    "TP. Cao Lãnh": 866, "TP Cao Lãnh": 866, "TX. Sa Đéc": 867, "TP. Hồng Ngự": 868, "TX. Hồng Ngự": 868,
+    "H. Tân Hồng": 869, "H. Hồng Ngự": 870, "H. Tam Nông": 871, "H. Tháp Mười": 872, "H. Cao Lãnh": 873,
+    "H. Thanh Bình": 874, "H. Lấp Vò": 875, "H. Châu Thành": 877,
+    "Thành phố Cao Lãnh": 866, "Thành phố Sa Đéc": 867, "Thành phố Hồng Ngự": 868, "Huyện Tân Hồng": 869,
+    "Huyện Hồng Ngự": 870, "Huyện Tam Nông": 871, "Huyện Tháp Mười": 872, "Huyện Cao Lãnh": 873,
+    "Huyện Thanh Bình": 874, "Huyện Lấp Vò": 875, "Huyện Lai Vung": 876, "Huyện Châu Thành": 877,
+    "Lấp Vò": 875, "Tháp Mười": 872, "Tân Hồng": 869, "Tam Nông": 871, "Thanh Bình": 874,
+}
+
+
+def _strip_marks(text: str) -> str:
+    text = text.replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+
+
+@pytest.mark.parametrize("alias,code", DOC_ALIASES.items())
+def test_every_documented_alias_resolves(alias, code):
+    for form in (alias, alias.upper(), alias.lower(), _strip_marks(alias), unicodedata.normalize("NFD", alias),
+                 "  " + alias.replace(" ", "   ") + " "):
+        m = n.resolve_district(form)
+        assert (m.status, m.code) == ("ok", code), form
+
+
+@pytest.mark.parametrize("bare,candidates", [("Cao Lãnh", (866, 873)), ("Hồng Ngự", (868, 870)),
+                                              ("cao lanh", (866, 873)), ("HỒNG NGỰ", (868, 870))])
+def test_bare_shared_names_are_ambiguous_never_guessed(bare, candidates):
+    m = n.resolve_district(bare)
+    assert m.status == "ambiguous" and m.code is None and m.candidates == candidates
+
+
+@pytest.mark.parametrize("section,code", [("I. THÀNH PHỐ CAO LÃNH", 866), ("2. Huyện Lai Vung", 876),
+                                           ("IV - Huyện Tam Nông", 871), ("a) Huyện Tháp Mười", 872),
+                                           ("Huyện Châu Thành, tỉnh Đồng Tháp", 877)])
+def test_section_row_forms(section, code):
+    assert n.resolve_district(section).code == code
+
+
+def test_unknown_district_suggests_the_closest_unit():
+    m = n.resolve_district("Huyen Lai Vug")
+    assert m.status == "unknown" and m.suggestion == 876
+    assert n.resolve_district("Quận Ba Đình").suggestion is None
+    assert n.resolve_district("  ").status == "blank"
+
+
+def test_nfd_equals_nfc():
+    for text in ("Huyện Lấp Vò", "Thị xã Hồng Ngự", "Hợp tác xã Mỹ Xương"):
+        nfd = unicodedata.normalize("NFD", text)
+        assert nfd != text
+        assert n.clean_text(nfd) == text
+        assert n.fold(nfd) == n.fold(text)
+    assert n.resolve_district(unicodedata.normalize("NFD", "Huyện Lấp Vò")).code == 875
+
+
+@pytest.mark.parametrize("value,stars", [(3, 3), (4.0, 4), ("3 sao", 3), ("3★", 3), ("★★★", 3), ("3*", 3),
+                                          ("***", 3), ("Ba sao", 3), ("bốn sao", 4), ("Năm sao", 5), ("Hạng 4 sao", 4),
+                                          ("4 sao (tiềm năng 5 sao)", 4), (" 5 ", 5), ("★★★★★", 5), ("3.0", 3)])
+def test_parse_stars(value, stars):
+    assert n.parse_stars(value) == stars
+
+
+@pytest.mark.parametrize("value", ["6 sao", "0", 75, "abc", "Không đạt", 3.5, "★★★★★★", True])
+def test_parse_stars_rejects(value):
+    with pytest.raises(ValueError):
+        n.parse_stars(value)
+
+
+def test_blank_stars_and_failed_results():
+    assert n.parse_stars(None) is None and n.parse_stars("  ") is None and n.parse_stars(float("nan")) is None
+    assert n.is_failed_result("Không đạt") and n.is_failed_result("KHONG DAT") and n.is_failed_result("Chưa đạt")
+    assert not n.is_failed_result("Đạt 3 sao") and not n.is_failed_result(None)
+
+
+@pytest.mark.parametrize("text,value", [("65,5", 65.5), ("1.234,5", 1234.5), ("1,234.5", 1234.5), ("1.234", 1234.0),
+                                         ("72 điểm", 72.0), ("80", 80.0), (" 90,25 ", 90.25), ("1.234.567", 1234567.0)])
+def test_parse_number(text, value):
+    assert n.parse_number(text) == value
+
+
+def test_parse_number_rejects_text():
+    with pytest.raises(ValueError):
+        n.parse_number("bảy mươi")
+
+
+@pytest.mark.parametrize("value,date", [
+    ("15/08/2022", dt.date(2022, 8, 15)), ("15-8-2022", dt.date(2022, 8, 15)), ("2022-08-15", dt.date(2022, 8, 15)),
+    ("ngày 15 tháng 8 năm 2022", dt.date(2022, 8, 15)), ("Ngày 16 tháng 12 năm 2019", dt.date(2019, 12, 16)),
+    (44788, dt.date(2022, 8, 15)), (dt.datetime(2022, 8, 15, 10, 30), dt.date(2022, 8, 15)),
+])
+def test_parse_date(value, date):
+    assert n.parse_date(value) == date
+
+
+def test_parse_date_rejects_impossible_dates():
+    with pytest.raises(ValueError):
+        n.parse_date("31/02/2022")
+
+
+def test_parse_decision_splits_number_and_date():
+    assert n.parse_decision("1580/QĐ-UBND-HC ngày 16/12/2019") == ("1580/QĐ-UBND-HC", dt.date(2019, 12, 16))
+    assert n.parse_decision("1446/QĐ-UBND-HC") == ("1446/QĐ-UBND-HC", None)
+    assert n.parse_decision(None) == (None, None)
+
+
+@pytest.mark.parametrize("text,kind", [("Mới", "new"), ("moi", "new"), ("Đánh giá lại", "reevaluation"),
+                                        ("DANH GIA LAI", "reevaluation"), ("Nâng hạng", "upgrade"),
+                                        ("Công nhận lại", "reevaluation")])
+def test_parse_kind(text, kind):
+    assert n.parse_kind(text) == kind
+
+
+@pytest.mark.parametrize("value,taxonomy,group", [
+    (1, "148", 1), ("5", "148", 5), (5, "1048", 4), (3, "1048", 3), ("Thảo dược", "1048", 3), ("Thảo dược", "148", 3),
+    ("Lưu niệm – nội thất – trang trí", "1048", 4), ("Vải và may mặc", "1048", 4), ("Sinh vật cảnh", "148", 5),
+    ("Hoa kiểng", "148", 5), ("Nhóm 2", "148", 2), ("2. Đồ uống", "148", 2), ("Thực phẩm chế biến", "148", 1),
+    ("DƯỢC LIỆU VÀ SẢN PHẨM TỪ DƯỢC LIỆU", "148", 3), ("Dich vu du lich nong thon, ban hang", "1048", 6),
+])
+def test_resolve_group(value, taxonomy, group):
+    m = n.resolve_group(value, taxonomy)
+    assert m.status == "ok" and m.group == group
+
+
+def test_resolve_group_unknown_and_taxonomy_by_year():
+    assert n.resolve_group("Nhóm 9").status == "unknown"
+    assert n.resolve_group("Đồ gỗ xyz").status == "unknown"
+    assert n.taxonomy_for_year(2022) == "1048" and n.taxonomy_for_year(2023) == "148"
+
+
+@pytest.mark.parametrize("name,etype", [
+    ("Công ty TNHH Ecolotus Việt Nam", "company"), ("Cty CP Sa Giang", "company"), ("DNTN Bùi Thanh Tú", "company"),
+    ("HTX Mỹ Xương", "cooperative"), ("Hợp tác xã Quýt hồng Lai Vung", "cooperative"),
+    ("Tổ hợp tác sen Tháp Mười", "cooperative_group"), ("Hộ kinh doanh Út Hiền", "household"),
+    ("HKD Tư Hiền", "household"), ("Cơ sở Bảy Gòn", "household"), ("Nguyễn Văn Ba", "other"),
+])
+def test_entity_type(name, etype):
+    assert n.entity_type(name) == etype
+
+
+def test_entity_key_links_prefix_spellings():
+    assert n.entity_key("HTX Mỹ Xương") == n.entity_key("Hợp tác xã  Mỹ Xương") == n.entity_key("hop tac xa my xuong")
+    assert n.entity_key("Cty TNHH Tuấn Cường") == n.entity_key("Công ty TNHH Tuấn Cường")
+    assert n.entity_key("Hộ kinh doanh Út Hiền") == n.entity_key("HKD Út Hiền")
+    assert n.entity_key("HTX Mỹ Xương") != n.entity_key("HTX Mỹ Hiệp")
+
+
+# --- properties -------------------------------------------------------------------------------
+
+vi_text = st.text(alphabet=st.sampled_from(list("aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩị"
+                                                 "òóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ ĐÂÊÔƠƯ.-,")), max_size=40)
+
+
+@given(vi_text)
+def test_fold_is_idempotent_and_form_independent(text):
+    assert n.fold(n.fold(text)) == n.fold(text)
+    assert n.fold(unicodedata.normalize("NFD", text)) == n.fold(text)
+    assert n.fold(text.upper()) == n.fold(text)
+    assert n.fold(text).isascii()
+
+
+@given(st.integers(min_value=1, max_value=5), st.sampled_from(["{} sao", "{}★", "{}*", "{}", " {} SAO ", "Hạng {} sao"]))
+def test_parse_stars_forms(k, template):
+    assert n.parse_stars(template.format(k)) == k
+    assert n.parse_stars("★" * k) == k
+
+
+@given(st.integers(min_value=0, max_value=10_000_000), st.integers(min_value=0, max_value=9))
+def test_parse_number_vietnamese_format_roundtrip(whole, tenth):
+    from ocop_analysis import fmt
+    text = fmt.number(whole + tenth / 10, 1)
+    assert n.parse_number(text) == pytest.approx(whole + tenth / 10)
+
+
+@given(st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2090, 12, 31)))
+def test_parse_date_roundtrip(d):
+    assert n.parse_date(d.strftime("%d/%m/%Y")) == d
+    assert n.parse_date(f"ngày {d.day} tháng {d.month} năm {d.year}") == d
+    assert n.parse_date((d - dt.date(1899, 12, 30)).days) == d
