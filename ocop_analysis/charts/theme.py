@@ -1,0 +1,233 @@
+"""One look for every chart: theme, palettes, labels, number formats and ``save``.
+
+- ``theme()`` applies the kit's matplotlib/seaborn style; used as ``with theme():``
+  it restores the previous settings on exit (like seaborn's ``axes_style``).
+- ``STAR_PALETTE`` maps 1–5 stars (and ``NOT_CERTIFIED``) to colours sampled from
+  ColorBrewer YlOrBr at fixed CIELAB lightness: not certified (L*≈90, light grey)
+  → 1★ 80 → 2★ 70 → 3★ 60 → 4★ 44 → 5★ 28. Lightness falls monotonically with at
+  least 10 L* between neighbours, so the order reads in greyscale print and for
+  colour-blind readers (dichromacy keeps lightness).
+- ``GROUP_PALETTE`` maps the six product groups to the Okabe–Ito colours.
+- ``label(key, lang)`` is the one label table for axis titles and legends.
+- ``number_formatter``/``percent_formatter``/``vnd_formatter`` write axis ticks as
+  Vietnamese reports do (1.234; 12%; 8,0 tỷ đồng) via :mod:`ocop_analysis.fmt`.
+- ``save(fig, name)`` writes ``reports/figures/<name>.png`` and ``.svg``.
+
+The font is DejaVu Sans (ships with matplotlib; has every Vietnamese letter and ★).
+
+>>> with theme():                                    # doctest: +SKIP
+...     ax = plot_stars_by_district(table)
+...     save(ax.figure, "stars_by_district")
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import matplotlib as mpl
+import seaborn as sns
+from matplotlib.ticker import FuncFormatter
+
+from .. import fmt, paths
+
+__all__ = [
+    "theme", "save", "STAR_PALETTE", "NOT_CERTIFIED", "GROUP_PALETTE", "TARGET_COLOR", "ACCENT_COLOR",
+    "FONT_FAMILY", "LABELS", "label", "star_label", "star_colors", "group_colors",
+    "number_formatter", "percent_formatter", "vnd_formatter",
+]
+
+FONT_FAMILY = "DejaVu Sans"
+
+# Key used for rounds that ended without a certificate ("Không đạt") in star tables and palettes.
+NOT_CERTIFIED = "not_certified"
+
+STAR_PALETTE: dict[int | str, str] = {
+    NOT_CERTIFIED: "#e3e3e3",
+    1: "#feba46",
+    2: "#fa9125",
+    3: "#e86c12",
+    4: "#b64203",
+    5: "#762a05",
+}
+
+# Okabe & Ito (2008) colour-blind-safe qualitative colours, one per 148/2023 group.
+GROUP_PALETTE: dict[int, str] = {
+    1: "#E69F00",  # Thực phẩm
+    2: "#56B4E9",  # Đồ uống
+    3: "#009E73",  # Dược liệu
+    4: "#CC79A7",  # Thủ công mỹ nghệ
+    5: "#0072B2",  # Sinh vật cảnh
+    6: "#D55E00",  # Dịch vụ du lịch
+}
+
+TARGET_COLOR = "#222222"  # target markers, band lines
+ACCENT_COLOR = "#0072B2"  # single-series bars (progress bars, histograms)
+
+# key -> (vi, en). Keep short: these are axis titles and legend entries.
+LABELS: dict[str, tuple[str, str]] = {
+    "district": ("Huyện/thành phố", "District/city"),
+    "group": ("Nhóm sản phẩm", "Product group"),
+    "stars": ("Hạng sao", "Star rating"),
+    "year": ("Năm đánh giá", "Evaluation year"),
+    "score": ("Điểm đánh giá", "Evaluation score"),
+    "count": ("Số sản phẩm", "Number of products"),
+    "products": ("sản phẩm", "products"),
+    "share": ("Tỷ lệ", "Share"),
+    "total": ("Toàn tỉnh", "Province total"),
+    "national": ("Cả nước", "Nationwide"),
+    NOT_CERTIFIED: ("Không đạt", "Not certified"),
+    "target": ("Chỉ tiêu", "Target"),
+    "actual": ("Thực hiện", "Actual"),
+    "progress": ("Mức hoàn thành chỉ tiêu", "Progress towards target"),
+    "met": ("Đạt", "Met"),
+    "not_met": ("Chưa đạt", "Not met"),
+    "not_measured": ("Chưa đo được", "Not measured"),
+    "band": ("Ngưỡng hạng sao", "Star band cut-off"),
+    "value": ("Giá trị", "Value"),
+    "budget": ("Kinh phí", "Budget"),
+    "stars_by_district": ("Sản phẩm OCOP theo huyện/thành phố và hạng sao",
+                          "OCOP products by district/city and star rating"),
+    "group_by_district": ("Sản phẩm OCOP theo huyện/thành phố và nhóm sản phẩm",
+                          "OCOP products by district/city and product group"),
+    "star_shares_by_year": ("Cơ cấu hạng sao theo năm đánh giá", "Star mix by evaluation year"),
+    "score_histogram": ("Phân bố điểm đánh giá", "Distribution of evaluation scores"),
+    "scorecard": ("Kết quả thực hiện kế hoạch OCOP", "OCOP plan scorecard"),
+    "tile_map": ("Bản đồ ô các huyện/thành phố", "Tile map of districts/cities"),
+}
+
+
+def label(key: str, lang: str = "vi") -> str:
+    """The label for ``key`` in ``lang`` ("vi" or "en").
+
+    >>> label("district"), label("district", "en")
+    ('Huyện/thành phố', 'District/city')
+    """
+    _check_lang(lang)
+    try:
+        vi, en = LABELS[key]
+    except KeyError:
+        raise KeyError(f"no label for {key!r}; known keys: {', '.join(sorted(LABELS))}") from None
+    return vi if lang == "vi" else en
+
+
+def star_label(stars, lang: str = "vi") -> str:
+    """'3 sao' / '3★'; the not-certified key gives 'Không đạt' / 'Not certified'.
+
+    >>> star_label(4), star_label(4, "en"), star_label(NOT_CERTIFIED)
+    ('4 sao', '4★', 'Không đạt')
+    """
+    _check_lang(lang)
+    if stars == NOT_CERTIFIED:
+        return label(NOT_CERTIFIED, lang)
+    return f"{int(stars)} sao" if lang == "vi" else f"{int(stars)}★"
+
+
+def star_colors(keys: Iterable) -> list[str]:
+    """Colours for star keys (1–5 or NOT_CERTIFIED), in the given order."""
+    return [STAR_PALETTE[k if k == NOT_CERTIFIED else int(k)] for k in keys]
+
+
+def group_colors(keys: Iterable) -> list[str]:
+    return [GROUP_PALETTE[int(k)] for k in keys]
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in ("vi", "en"):
+        raise ValueError(f"lang must be 'vi' or 'en', not {lang!r}")
+
+
+# ---- axis formatters -------------------------------------------------------------------------
+
+def number_formatter(decimals: int = 0, lang: str = "vi") -> FuncFormatter:
+    """Ticks as 1.234 (vi) or 1,234 (en)."""
+    return FuncFormatter(lambda x, _pos: fmt.number(x, decimals, lang))
+
+
+def percent_formatter(decimals: int = 0, lang: str = "vi") -> FuncFormatter:
+    """Ticks for shares in 0–1 as 12% (vi uses a decimal comma: 12,5%)."""
+    return FuncFormatter(lambda x, _pos: fmt.percent(x, decimals, lang))
+
+
+def vnd_formatter(lang: str = "vi", decimals: int | None = None) -> FuncFormatter:
+    """Ticks for amounts in đồng: 8,0 tỷ đồng; 450 triệu đồng."""
+    return FuncFormatter(lambda x, _pos: "0" if x == 0 else fmt.vnd(x, lang, decimals))
+
+
+# ---- theme -----------------------------------------------------------------------------------
+
+def _rc(context: str, font_scale: float, rc: dict | None) -> dict:
+    params = {}
+    params.update(sns.axes_style("whitegrid"))
+    params.update(sns.plotting_context(context, font_scale=font_scale))
+    params.update({
+        "font.family": "sans-serif",
+        "font.sans-serif": [FONT_FAMILY],
+        "axes.unicode_minus": True,  # DejaVu Sans has U+2212
+        "axes.titleweight": "bold",
+        "axes.titlelocation": "left",
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.prop_cycle": mpl.cycler(color=list(GROUP_PALETTE.values())),
+        "legend.frameon": False,
+        "figure.dpi": 100,
+        "savefig.dpi": 200,
+        "savefig.bbox": "tight",
+        "svg.fonttype": "path",  # glyphs as paths: the SVG shows diacritics without the font installed
+        "image.cmap": "YlOrBr",
+    })
+    if rc:
+        params.update(rc)
+    return params
+
+
+class _Theme:
+    """Returned by :func:`theme`; restores the previous rcParams when used as a context manager."""
+
+    def __init__(self, params: dict):
+        self._saved = {k: mpl.rcParams[k] for k in params}
+        mpl.rcParams.update(params)
+
+    def __enter__(self) -> "_Theme":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        mpl.rcParams.update(self._saved)
+
+
+def theme(context: str = "notebook", *, font_scale: float = 1.0, rc: dict | None = None) -> _Theme:
+    """Apply the kit's chart style (seaborn whitegrid + DejaVu Sans + our defaults).
+
+    Call it once (``oa.charts.theme()``) for the session, or ``with oa.charts.theme():`` so
+    the style does not leak. ``context`` is a seaborn context ("paper", "notebook", "talk").
+    """
+    return _Theme(_rc(context, font_scale, rc))
+
+
+# ---- save ------------------------------------------------------------------------------------
+
+def save(fig, name: str, *, formats: Iterable[str] = ("png", "svg"), dpi: int = 200,
+         out_dir: str | Path | None = None) -> list[Path]:
+    """Write ``fig`` as ``<out_dir>/<name>.<fmt>`` for each format; returns the paths.
+
+    ``name`` is a content name (``stars_by_district``); a trailing extension is dropped.
+    ``out_dir`` defaults to ``paths.FIGURES_DIR`` (reports/figures) and is created.
+    Accepts a Figure or an Axes (its figure is saved).
+    """
+    fig = getattr(fig, "figure", fig) if not hasattr(fig, "savefig") else fig
+    stem = Path(name).name
+    for ext in formats:
+        if stem.lower().endswith("." + ext.lower()):
+            stem = stem[: -len(ext) - 1]
+    if not stem or stem in (".", ".."):
+        raise ValueError(f"not a usable figure name: {name!r}")
+    folder = Path(out_dir) if out_dir is not None else paths.FIGURES_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for ext in formats:
+        ext = ext.lower().lstrip(".")
+        path = folder / f"{stem}.{ext}"
+        # No timestamps in the files, so re-running a report does not change unchanged figures.
+        metadata = {"Date": None} if ext in ("svg", "pdf") else ({"Software": None} if ext == "png" else None)
+        fig.savefig(path, format=ext, dpi=dpi, bbox_inches="tight", metadata=metadata)
+        written.append(path)
+    return written
