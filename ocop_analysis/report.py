@@ -1,0 +1,565 @@
+"""The one-command report: run every notebook on a registry, write a report package.
+
+``ocop-analysis report [PATHS…]`` (or ``run_report(...)``) does, in order:
+
+1. checks the inputs and loads the registry once (a missing or unreadable file
+   stops here with one plain line, before any notebook runs);
+2. writes ``registry_clean.xlsx`` (the canonical table, Vietnamese headers,
+   source file/sheet/row), ``problems.xlsx`` (when the loader found problems)
+   and ``summary.xlsx`` (one sheet per key table, computed by calling the kit's
+   functions — never scraped from notebooks);
+3. runs ``notebooks/NN_*.ipynb`` in order with papermill, one progress step
+   each, passing only the parameters each notebook declares; executed copies
+   go to ``<out>/notebooks/`` and figures to ``<out>/figures/``;
+4. joins the executed notebooks into one offline HTML page, ``report.html``
+   (code hidden, table of contents, charts embedded).
+
+A failing notebook stops the run: the error names the notebook, the cell and
+the exception; what was written so far stays, ``FAILED.txt`` says what
+happened and ``report.html`` carries a banner.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import base64
+import datetime as dt
+import html
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import pandas as pd
+
+from . import excel_out, paths
+from .errors import ConfigError
+
+__all__ = ["run_report", "ReportError", "NotebookFailed", "find_notebooks", "notebook_parameters",
+           "default_out_dir", "SUMMARY_SHEETS", "add_arguments", "run_cli"]
+
+PARAMETER_NAMES = ("registry_paths", "plan_path", "scenarios_path", "as_of", "lang", "output_dir")
+NOTEBOOK_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+# summary.xlsx: key -> sheet title per language (the order of the sheets).
+SUMMARY_SHEETS = {
+    "districts": {"vi": "Theo huyện", "en": "Districts"},
+    "stars": {"vi": "Hạng sao theo năm", "en": "Stars by year"},
+    "cohorts": {"vi": "Đánh giá lại", "en": "Re-evaluation"},
+    "scorecard": {"vi": "Kế hoạch", "en": "Plan scorecard"},
+    "budget": {"vi": "Kinh phí", "en": "Budget"},
+}
+
+_TEXT = {
+    "vi": {
+        "title": "Báo cáo phân tích OCOP",
+        "toc": "Mục lục",
+        "inputs": "Dữ liệu đầu vào",
+        "sample": "Dữ liệu mẫu MÔ PHỎNG (tổng hợp, hiệu chỉnh theo số liệu công bố) — không phải số liệu thật.",
+        "as_of": "Ngày tính trạng thái",
+        "generated": "Lập lúc",
+        "failed": "BÁO CÁO CHƯA HOÀN CHỈNH",
+        "missing": "Bảng «{sheet}» chưa có: mô-đun {module} chưa có trong phiên bản này.",
+        "figures": "Biểu đồ đã lưu của sổ này",
+    },
+    "en": {
+        "title": "OCOP analysis report",
+        "toc": "Contents",
+        "inputs": "Inputs",
+        "sample": "SYNTHETIC sample data (calibrated to published totals) — not real figures.",
+        "as_of": "Status as of",
+        "generated": "Generated",
+        "failed": "INCOMPLETE REPORT",
+        "missing": "Sheet “{sheet}” left out: module {module} is not in this version yet.",
+        "figures": "Figures saved by this notebook",
+    },
+}
+
+
+class ReportError(Exception):
+    """The report could not be completed; the message is one plain line."""
+
+
+class NotebookFailed(ReportError):
+    """A notebook raised: which notebook, which cell, which error."""
+
+    def __init__(self, notebook: str, cell: Any, ename: str, evalue: str, executed: Path | None):
+        self.notebook, self.cell, self.ename, self.evalue, self.executed = notebook, cell, ename, evalue, executed
+        where = f"cell [{cell}]" if cell is not None else "while running"
+        evalue_line = (evalue or "").strip().splitlines()[0] if (evalue or "").strip() else ""
+        msg = f"notebook {notebook} failed at {where}: {ename}: {evalue_line}".rstrip(": ")
+        if executed:
+            msg += f" (executed copy with the full error: {executed})"
+        super().__init__(msg)
+
+
+@dataclass
+class RunLog:
+    """What happened, written to ``manifest.json``."""
+
+    started: str
+    inputs: dict
+    notebooks: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    seconds: float | None = None
+    status: str = "running"
+
+
+# ---------------------------------------------------------------- notebooks
+
+def find_notebooks(notebooks_dir: str | Path | None = None) -> list[Path]:
+    """``NN_*.ipynb`` in ``notebooks_dir`` (default: the kit's notebooks/), sorted by name."""
+    folder = Path(notebooks_dir) if notebooks_dir is not None else paths.NOTEBOOKS_DIR
+    if not folder.is_dir():
+        raise ReportError(f"notebook folder not found: {folder}")
+    return sorted(p for p in folder.iterdir() if p.is_file() and NOTEBOOK_PATTERN.match(p.name))
+
+
+def notebook_parameters(path: str | Path) -> list[str]:
+    """Names assigned in the notebook's cell tagged ``parameters`` (empty if it has none)."""
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            try:
+                tree = ast.parse(source)
+            except SyntaxError:
+                return []
+            names = []
+            for node in tree.body:
+                targets = node.targets if isinstance(node, ast.Assign) else \
+                    [node.target] if isinstance(node, ast.AnnAssign) else []
+                names += [t.id for t in targets if isinstance(t, ast.Name)]
+            return names
+    return []
+
+
+def _run_one(nb_path: Path, out_path: Path, params: dict, cwd: Path) -> None:
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        pm.execute_notebook(str(nb_path), str(out_path), parameters=params, kernel_name="python3",
+                            cwd=str(cwd), progress_bar=False, log_output=False,
+                            # the kernel's "running over TCP" notice is noise on a local run
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    except PapermillExecutionError as exc:
+        raise NotebookFailed(nb_path.name, exc.exec_count, exc.ename, exc.evalue, out_path) from None
+    except Exception as exc:  # kernel died, timeout, unreadable notebook ...
+        raise NotebookFailed(nb_path.name, None, type(exc).__name__, str(exc),
+                             out_path if out_path.exists() else None) from None
+
+
+# ---------------------------------------------------------------- inputs
+
+def default_out_dir(registry_paths: Sequence | None, as_of: str | None = None) -> Path:
+    """reports/sample for the embedded sample; reports/<as_of or today> for your own registry."""
+    if not registry_paths:
+        return paths.REPORTS_DIR / "sample"
+    return paths.REPORTS_DIR / (as_of or dt.date.today().isoformat())
+
+
+def _check_inputs(registry_paths, plan_path, scenarios_path, as_of, lang):
+    if lang not in ("vi", "en"):
+        raise ConfigError(f"lang must be 'vi' or 'en', not {lang!r}")
+    if as_of is not None:
+        try:
+            as_of = dt.date.fromisoformat(str(as_of)).isoformat()
+        except ValueError:
+            raise ConfigError(f"--as-of must be a date written YYYY-MM-DD, not {as_of!r}") from None
+    regs = None
+    if registry_paths:
+        if isinstance(registry_paths, (str, Path)):
+            registry_paths = [registry_paths]
+        regs = []
+        for p in registry_paths:
+            path = Path(p).expanduser()
+            if not path.exists():
+                raise FileNotFoundError(f"registry not found: {p} (give an .xlsx/.xls/.ods file or a folder of them)")
+            regs.append(str(path.resolve()))
+    resolved = {}
+    for key, value in (("plan", plan_path), ("scenarios", scenarios_path)):
+        if value is not None:
+            path = Path(value).expanduser()
+            if not path.is_file():
+                raise FileNotFoundError(f"{key} file not found: {value}")
+            resolved[key] = str(path.resolve())
+        else:
+            resolved[key] = None
+    return regs, resolved["plan"], resolved["scenarios"], as_of
+
+
+def _prepare_out(out_dir: Path, notebooks_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if (out_dir / "notebooks").resolve() == notebooks_dir.resolve() or out_dir.resolve() == notebooks_dir.resolve():
+        raise ReportError(f"--out {out_dir} would write over the input notebooks; choose another folder")
+    # Clear what a previous run wrote here (and only that), so stale figures do not linger.
+    for name in ("figures", "notebooks"):
+        shutil.rmtree(out_dir / name, ignore_errors=True)
+    for name in ("report.html", "summary.xlsx", "registry_clean.xlsx", "problems.xlsx", "FAILED.txt",
+                 "manifest.json"):
+        (out_dir / name).unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- data workbooks
+
+_KIND_VI = {"new": "Mới", "reevaluation": "Đánh giá lại", "upgrade": "Nâng hạng"}
+_ENTITY_VI = {"company": "Doanh nghiệp", "cooperative": "Hợp tác xã", "cooperative_group": "Tổ hợp tác",
+              "household": "Hộ kinh doanh, cơ sở", "other": "Khác"}
+_REVOCATION_VI = {"year_recognized": "Năm công nhận", "revoked_on": "Ngày thu hồi",
+                  "decision_no": "Số quyết định thu hồi", "reason": "Lý do thu hồi"}
+
+
+def registry_clean_frame(evaluations: pd.DataFrame, lang: str = "vi") -> pd.DataFrame:
+    """The canonical table as people read it: failed rounds written "Không đạt", kinds in words."""
+    df = evaluations.copy()
+    failed = df["stars"].isna() & df["certified"].eq(False).fillna(False)
+    stars = df["stars"].astype(object).where(df["stars"].notna(), None)
+    stars[failed] = "Không đạt" if lang == "vi" else "Not certified"
+    df["stars"] = stars
+    if lang == "vi":
+        df["kind"] = df["kind"].astype(object).map(lambda k: _KIND_VI.get(k, k), na_action="ignore")
+        df["entity_type"] = df["entity_type"].astype(object).map(lambda k: _ENTITY_VI.get(k, k), na_action="ignore")
+    return df
+
+
+def write_registry_workbooks(reg, out_dir: Path, lang: str = "vi") -> list[Path]:
+    """registry_clean.xlsx (+ revocations sheet) and, when there are problems, problems.xlsx."""
+    written = []
+    sheets = {("Đánh giá" if lang == "vi" else "Evaluations"): registry_clean_frame(reg.evaluations, lang)}
+    rev = getattr(reg, "revocations", None)
+    if rev is not None and len(rev):
+        rev = rev.rename(columns=_REVOCATION_VI) if lang == "vi" else rev
+        sheets["Thu hồi" if lang == "vi" else "Revocations"] = rev
+    written.append(excel_out.write_excel(out_dir / "registry_clean.xlsx", sheets, labels=lang, notes=[
+        "Bảng chuẩn hoá do ocop-analysis đọc từ sổ đăng ký; mỗi dòng là một lần đánh giá của một sản phẩm."
+        if lang == "vi" else "The canonical table as loaded by ocop-analysis; one row per product per evaluation round.",
+        ("Tệp nguồn / Trang tính nguồn / Dòng nguồn chỉ ra dòng gốc trong Excel."
+         if lang == "vi" else "source_file / source_sheet / source_row point at the original Excel row."),
+    ]))
+    if len(reg.problems):
+        sheets = {("Vấn đề" if lang == "vi" else "Problems"): reg.problems}
+        if len(reg.sources):
+            sheets["Tổng hợp tệp" if lang == "vi" else "Sources"] = reg.sources
+        written.append(excel_out.write_excel(out_dir / "problems.xlsx", sheets, labels=lang))
+    return written
+
+
+def _summary_tables(reg, plan_path, scenarios_path, as_of, lang) -> tuple[dict, list[str]]:
+    """{sheet key: DataFrame} computed by the kit's functions; notes for sheets left out."""
+    import ocop_analysis as oa
+
+    as_of_date = dt.date.fromisoformat(as_of) if as_of else None
+    plan_path = plan_path or (str(paths.DEFAULT_PLAN) if paths.DEFAULT_PLAN.exists() else None)
+    scenarios_path = scenarios_path or (str(paths.DEFAULT_SCENARIOS) if paths.DEFAULT_SCENARIOS.exists() else None)
+
+    def budget_table():
+        if scenarios_path is None:
+            raise FileNotFoundError("no budget scenarios file")
+        return oa.budget.evaluate(oa.budget.load_scenarios(scenarios_path))
+
+    def scorecard_table():
+        if plan_path is None:
+            raise FileNotFoundError("no plan file")
+        return oa.plan_scorecard(reg, oa.load_plan(plan_path), as_of=as_of_date)
+
+    builders: dict[str, tuple[str, Callable[[], Any]]] = {
+        "districts": ("analysis", lambda: oa.district_breakdown(reg.evaluations, by="stars")),
+        "stars": ("analysis", lambda: oa.star_distribution(reg.evaluations, by="year")),
+        "cohorts": ("lifecycle", lambda: oa.reevaluation_rates(reg, as_of=as_of_date)),
+        "scorecard": ("plan", scorecard_table),
+        "budget": ("budget", budget_table),
+    }
+    tables, notes = {}, []
+    for key, (module, build) in builders.items():
+        sheet = SUMMARY_SHEETS[key][lang]
+        try:
+            value = build()
+        except (ModuleNotFoundError, AttributeError) as exc:
+            if isinstance(exc, ModuleNotFoundError) and exc.name and not exc.name.startswith("ocop_analysis"):
+                raise
+            notes.append(_TEXT[lang]["missing"].format(sheet=sheet, module=f"ocop_analysis.{module}"))
+            continue
+        except FileNotFoundError as exc:
+            notes.append(f"{sheet}: {exc}")
+            continue
+        for suffix, frame in _frames(value):
+            tables[key + suffix] = (sheet if not suffix else f"{sheet} {suffix.strip('_')}", frame)
+    return tables, notes
+
+
+def _frames(value) -> list[tuple[str, pd.DataFrame]]:
+    """A DataFrame, a dict of them or a tuple of them, as (suffix, frame) pairs."""
+    if isinstance(value, pd.DataFrame):
+        return [("", value)]
+    if isinstance(value, dict):
+        return [("" if i == 0 else f"_{k}", v) for i, (k, v) in enumerate(value.items())
+                if isinstance(v, pd.DataFrame)]
+    if isinstance(value, (tuple, list)):
+        return [("" if i == 0 else f"_{i + 1}", v) for i, v in enumerate(value) if isinstance(v, pd.DataFrame)]
+    return []
+
+
+def write_summary(reg, out_dir: Path, *, plan_path=None, scenarios_path=None, as_of=None, lang="vi",
+                  inputs: Iterable[str] = ()) -> tuple[Path, list[str]]:
+    """summary.xlsx: one sheet per key table, plus a notes sheet (inputs, sheets left out)."""
+    tables, notes = _summary_tables(reg, plan_path, scenarios_path, as_of, lang)
+    sheets = {title: frame for title, frame in tables.values()}
+    path = excel_out.write_excel(out_dir / "summary.xlsx", sheets, labels=lang, notes=[*inputs, *notes])
+    return path, notes
+
+
+# ---------------------------------------------------------------- HTML
+
+def _cell_source(cell) -> str:
+    return "".join(cell.source) if isinstance(cell.source, list) else cell.source
+
+
+def _merge_notebooks(executed: list[Path], figures_by_nb: dict[str, list[Path]], header_md: str,
+                     lang: str):
+    """One notebook: a header, a TOC placeholder, then each executed notebook's cells (stderr dropped)."""
+    import nbformat
+
+    merged = nbformat.v4.new_notebook()
+    merged.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    merged.cells.append(nbformat.v4.new_markdown_cell(header_md))
+    merged.cells.append(nbformat.v4.new_markdown_cell("OCOPTOCPLACEHOLDER"))
+    for path in executed:
+        nb = nbformat.read(path, as_version=4)
+        images = 0
+        for cell in nb.cells:
+            tags = cell.get("metadata", {}).get("tags", [])
+            if "parameters" in tags or "injected-parameters" in tags:
+                continue
+            if cell.cell_type == "code":
+                cell.outputs = [o for o in cell.get("outputs", [])
+                                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+                images += sum(1 for o in cell.outputs if "image/png" in o.get("data", {}))
+            merged.cells.append(cell)
+        # Every saved figure must be in the page: if the notebook showed fewer charts
+        # than it saved, add the saved PNGs at the end of its section.
+        pngs = [p for p in figures_by_nb.get(path.name, []) if p.suffix == ".png"]
+        if len(pngs) > images:
+            parts = [f"### {_TEXT[lang]['figures']}"]
+            for png in pngs:
+                data = base64.b64encode(png.read_bytes()).decode()
+                parts.append(f'<img src="data:image/png;base64,{data}" alt="{html.escape(png.stem)}" '
+                             f'style="max-width:100%"/>')
+            merged.cells.append(nbformat.v4.new_markdown_cell("\n\n".join(parts)))
+    return merged
+
+
+_HEADING = re.compile(r'<h([1-3])\s+id="([^"]+)"([^>]*)>(.*?)</h\1>', flags=re.S)
+
+
+def _unique_heading_ids(body: str) -> str:
+    """Notebooks reuse headings ("Kết luận"); give every heading its own id so TOC links land right."""
+    seen: dict[str, int] = {}
+
+    def fix(m: re.Match) -> str:
+        level, hid, attrs, inner = m.groups()
+        n = seen.get(hid, 0) + 1
+        seen[hid] = n
+        if n == 1:
+            return m.group(0)
+        new_id = f"{hid}-{n}"
+        inner = inner.replace(f'href="#{hid}"', f'href="#{new_id}"')
+        return f'<h{level} id="{new_id}"{attrs}>{inner}</h{level}>'
+
+    return _HEADING.sub(fix, body)
+
+
+def _toc(body: str, title: str) -> str:
+    items = []
+    for i, m in enumerate(_HEADING.finditer(body)):
+        level, hid, _, inner = m.groups()
+        text = re.sub(r"<[^>]+>", "", inner).replace("¶", "").strip()
+        if i == 0 or level == "3" or not text:  # the report title itself, and minor headings
+            continue
+        items.append(f'<li class="toc-h{level}"><a href="#{hid}">{text}</a></li>')
+    style = ("<style>nav.ocop-toc{border:1px solid #ccc;padding:.5em 1.5em;margin:1em 0;}"
+             "nav.ocop-toc li.toc-h2{margin-left:1.5em;font-size:.95em}"
+             ".ocop-failed{background:#fde2e1;border:2px solid #c0392b;padding:.6em 1em;}</style>")
+    return f'{style}<nav class="ocop-toc"><h2>{html.escape(title)}</h2><ul>{"".join(items)}</ul></nav>'
+
+
+def write_html(executed: list[Path], out_path: Path, *, figures_by_nb: dict[str, list[Path]],
+               header_md: str, lang: str = "vi") -> Path:
+    """Join executed notebooks into one offline page: code hidden, TOC, charts embedded."""
+    from nbconvert import HTMLExporter
+
+    merged = _merge_notebooks(executed, figures_by_nb, header_md, lang)
+    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, embed_images=True)
+    body, _ = exporter.from_notebook_node(merged, resources={"metadata": {"name": _TEXT[lang]["title"]}})
+    # Readable offline: no script is fetched from the internet (the page needs none to show its content).
+    body = re.sub(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', "", body)
+    body = re.sub(r"<script[^>]*>(?:(?!</script>).)*?(?:https?://cdn|MathJax)(?:(?!</script>).)*</script>",
+                  "", body, flags=re.S)
+    body = _unique_heading_ids(body)
+    body = re.sub(r"<p>\s*OCOPTOCPLACEHOLDER\s*</p>", lambda _: _toc(body, _TEXT[lang]["toc"]), body, count=1)
+    out_path.write_text(body, encoding="utf-8")
+    return out_path
+
+
+def _header(registry_paths, as_of, lang, failure: str | None = None) -> str:
+    t = _TEXT[lang]
+    lines = [f"# {t['title']}"]
+    if failure:
+        lines.append(f'<div class="ocop-failed"><strong>{t["failed"]}</strong>: {html.escape(failure)}</div>')
+    lines.append(f"**{t['inputs']}:** " + (", ".join(f"`{Path(p).name}`" for p in registry_paths)
+                                           if registry_paths else f"`data/sample/` — {t['sample']}"))
+    lines.append(f"**{t['as_of']}:** {as_of or dt.date.today().isoformat()} · "
+                 f"**{t['generated']}:** {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}")
+    return "\n\n".join(lines)
+
+
+# ---------------------------------------------------------------- the run
+
+def run_report(registry_paths: Sequence[str | Path] | str | Path | None = None, *,
+               plan_path: str | Path | None = None, scenarios_path: str | Path | None = None,
+               as_of: str | dt.date | None = None, lang: str = "vi", out_dir: str | Path | None = None,
+               notebooks_dir: str | Path | None = None, workbooks: bool = True,
+               progress: bool = True) -> Path:
+    """Run the notebooks and write the report package; returns the output folder.
+
+    registry_paths None = the embedded sample (data/sample/). ``workbooks=False``
+    skips registry_clean/problems/summary (used to test the runner alone).
+    Raises FileNotFoundError / RegistryError / ConfigError for bad inputs (before
+    anything runs) and NotebookFailed when a notebook raises.
+    """
+    start = time.perf_counter()
+    if isinstance(as_of, dt.date):
+        as_of = as_of.isoformat()
+    regs, plan, scenarios, as_of = _check_inputs(registry_paths, plan_path, scenarios_path, as_of, lang)
+    nb_dir = Path(notebooks_dir) if notebooks_dir is not None else paths.NOTEBOOKS_DIR
+    notebooks = find_notebooks(nb_dir)
+    out = Path(out_dir) if out_dir is not None else default_out_dir(regs, as_of)
+    out = out.resolve()
+    _prepare_out(out, nb_dir)
+    log = RunLog(started=dt.datetime.now().isoformat(timespec="seconds"),
+                 inputs={"registry_paths": regs or [str(paths.SAMPLE_DIR)], "plan_path": plan,
+                         "scenarios_path": scenarios, "as_of": as_of, "lang": lang})
+    failure: NotebookFailed | None = None
+    executed: list[Path] = []
+    figures_by_nb: dict[str, list[Path]] = {}
+    try:
+        if workbooks:
+            log.outputs += _write_workbooks(regs, plan, scenarios, as_of, lang, out, log)
+        params = {"registry_paths": regs, "plan_path": plan, "scenarios_path": scenarios,
+                  "as_of": as_of, "lang": lang, "output_dir": str(out)}
+        failure = _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log, progress)
+    finally:
+        log.seconds = round(time.perf_counter() - start, 1)
+    header = _header(regs, as_of, lang, failure=str(failure) if failure else None)
+    if executed:
+        log.outputs.append(str(write_html(executed, out / "report.html", figures_by_nb=figures_by_nb,
+                                          header_md=header, lang=lang)))
+    log.seconds = round(time.perf_counter() - start, 1)
+    log.status = "failed" if failure else "ok"
+    if failure:
+        (out / "FAILED.txt").write_text(str(failure) + "\n", encoding="utf-8")
+    (out / "manifest.json").write_text(json.dumps(log.__dict__, ensure_ascii=False, indent=2), encoding="utf-8")
+    if failure:
+        raise failure
+    return out
+
+
+def _write_workbooks(regs, plan, scenarios, as_of, lang, out: Path, log: RunLog) -> list[str]:
+    try:
+        from .loading import load_registry
+    except ModuleNotFoundError as exc:
+        if exc.name != "ocop_analysis.loading":
+            raise
+        log.notes.append("loader not available: registry_clean/problems/summary not written")
+        return []
+    reg = load_registry(regs or paths.SAMPLE_DIR,
+                        as_of=dt.date.fromisoformat(as_of) if as_of else None)
+    written = write_registry_workbooks(reg, out, lang)
+    inputs = [f"{_TEXT[lang]['inputs']}: {', '.join(regs) if regs else str(paths.SAMPLE_DIR)}",
+              f"{_TEXT[lang]['as_of']}: {as_of or dt.date.today().isoformat()}"]
+    if not regs:
+        inputs.append(_TEXT[lang]["sample"])
+    summary, notes = write_summary(reg, out, plan_path=plan, scenarios_path=scenarios, as_of=as_of,
+                                   lang=lang, inputs=inputs)
+    log.notes += notes
+    return [str(p) for p in (*written, summary)]
+
+
+def _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log, progress):
+    from tqdm.auto import tqdm
+
+    nb_out = out / "notebooks"
+    nb_out.mkdir(parents=True, exist_ok=True)
+    figures = out / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    previous_backend = os.environ.get("MPLBACKEND")
+    # Charts must show inline (so they land in the HTML) even if the caller runs with MPLBACKEND=Agg.
+    os.environ["MPLBACKEND"] = INLINE_BACKEND
+    bar = tqdm(notebooks, unit="notebook", disable=not progress, file=sys.stderr, desc="report")
+    try:
+        for nb in bar:
+            bar.set_postfix_str(nb.name)
+            declared = notebook_parameters(nb)
+            before = set(figures.iterdir())
+            target = nb_out / nb.name
+            t0 = time.perf_counter()
+            try:
+                _run_one(nb, target, {k: v for k, v in params.items() if k in declared}, nb_dir)
+            except NotebookFailed as exc:
+                log.notebooks.append({"notebook": nb.name, "status": "failed", "error": str(exc),
+                                      "seconds": round(time.perf_counter() - t0, 1)})
+                if target.exists():
+                    executed.append(target)
+                return exc
+            finally:
+                figures_by_nb[nb.name] = sorted(set(figures.iterdir()) - before)
+            executed.append(target)
+            log.notebooks.append({"notebook": nb.name, "status": "ok",
+                                  "seconds": round(time.perf_counter() - t0, 1),
+                                  "figures": [p.name for p in figures_by_nb[nb.name]]})
+    finally:
+        bar.close()
+        if previous_backend is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = previous_backend
+    return None
+
+
+# ---------------------------------------------------------------- CLI
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="registry workbooks or folders (default: the synthetic sample in data/sample/)")
+    parser.add_argument("--plan", metavar="FILE", help="plan targets, YAML (default: data/plans/dong_thap_2025.yaml)")
+    parser.add_argument("--scenarios", metavar="FILE",
+                        help="budget scenarios, YAML or Excel (default: data/budget/scenarios_2025.yaml)")
+    parser.add_argument("--as-of", metavar="DATE", help="date for certificate status, YYYY-MM-DD (default: today)")
+    parser.add_argument("--lang", choices=("vi", "en"), default="vi", help="language of labels and headers (default: vi)")
+    parser.add_argument("--out", metavar="FOLDER",
+                        help="output folder (default: reports/sample for the sample, reports/<date> otherwise)")
+    parser.add_argument("--notebooks", metavar="FOLDER", help=argparse.SUPPRESS)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    try:
+        out = run_report(args.paths or None, plan_path=args.plan, scenarios_path=args.scenarios,
+                         as_of=args.as_of, lang=args.lang, out_dir=args.out, notebooks_dir=args.notebooks,
+                         progress=not args.no_progress)
+    except ReportError as exc:
+        print(f"ocop-analysis report: {exc}", file=sys.stderr)
+        return 1
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    print(f"report written to {out} in {manifest['seconds']} s: open {out / 'report.html'}")
+    for note in manifest["notes"]:
+        print(f"  note: {note}")
+    return 0
