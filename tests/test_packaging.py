@@ -26,7 +26,14 @@ def _conda() -> dict[str, str]:
     out = {}
     for dep in env["dependencies"]:
         if isinstance(dep, dict):
-            assert dep.get("pip") == ["-e ."], "the only pip entry is the kit itself (-e .)"
+            # pip: the kit itself (-e .) first, then PyPI-only packages (not on conda-forge),
+            # which are compared with pyproject like the conda ones.
+            pip = dep.get("pip")
+            assert pip and pip[0] == "-e .", "the first pip entry is the kit itself (-e .)"
+            for extra in pip[1:]:
+                m = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(>=\s*[\w.]+)?", extra.strip())
+                assert m, f"environment.yml pip dependency {extra!r} should be 'name>=version'"
+                out[m.group(1).lower()] = (m.group(2) or "").replace(" ", "")
             continue
         m = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(>=\s*[\w.]+)?", dep.strip())
         assert m, f"environment.yml dependency {dep!r} should be 'name>=version'"
