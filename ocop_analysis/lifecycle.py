@@ -210,7 +210,7 @@ def build_products(reg, as_of=None) -> pd.DataFrame:
 def _with_revocations(out: pd.DataFrame, revs: pd.DataFrame, reg) -> pd.DataFrame:
     """Add revoked_on and the _revoked flag; append products known only from revocation lists."""
     latest = revs.sort_values("revoked_on").groupby("product_id").tail(1).set_index("product_id")["revoked_on"]
-    out["revoked_on"] = out["product_id"].map(latest).astype("datetime64[us]")
+    out["revoked_on"] = pd.to_datetime(out["product_id"].map(latest.to_dict())).astype("datetime64[us]")
     hit = out.merge(revs, left_on=["product_id", "_cohort"], right_on=["product_id", "cohort"], how="left",
                     indicator=True)["_merge"].eq("both").to_numpy()
     out["_revoked"] = hit
