@@ -5,6 +5,7 @@ numbers (counts come out whole where the formula rounds them with ``ceil``).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -94,6 +95,9 @@ def line_amounts(scenario: Scenario, values: Mapping[str, object] | None = None)
             out[it.id] = it.amount
         else:
             q = qty[it.id]
+            if not math.isfinite(q):
+                raise ValueError(f"scenario {scenario.name!r}, item {it.id!r}: quantity {it.quantity!r} "
+                                 f"is {q} (a rate of 0?)")
             out[it.id] = q * it.unit_cost if isinstance(q, int) else money(_exact(q) * it.unit_cost)
     return out
 
@@ -266,7 +270,7 @@ def sensitivity(scenario: Scenario, vary: float | str = 0.2, *, inputs: Iterable
             dist = (scenario.parameters[name].dist if kind == "parameter" else scenario.item(name).dist)
             if dist is None:
                 continue
-            low, high = dist.bounds()
+            low, high = dist.interval()
         else:
             low, high = value * (1 - float(vary)), value * (1 + float(vary))
             if _is_rate(scenario, name):

@@ -508,7 +508,9 @@ def to_yaml_dict(scenarios: Mapping[str, Scenario]) -> dict:
         out["scenarios"][s["scenario"]] = {k: s[k] for k in ("label_vi", "label_en", "description") if s[k]}
         out["scenarios"][s["scenario"]].update(parameters={}, items=[])
     for p in prows:
-        out["scenarios"][p.pop("scenario")]["parameters"][p.pop("name")] = {k: v for k, v in p.items() if v not in (None, "")}
+        scenario, name = p.pop("scenario"), p.pop("name")
+        out["scenarios"][scenario]["parameters"][name] = {k: v for k, v in p.items() if v not in (None, "")}
     for it in irows:
-        out["scenarios"][it.pop("scenario")]["items"].append({k: v for k, v in it.items() if v not in (None, "")})
+        scenario = it.pop("scenario")
+        out["scenarios"][scenario]["items"].append({k: v for k, v in it.items() if v not in (None, "")})
     return out

@@ -24,7 +24,8 @@ def cohort_counts(evaluations: pd.DataFrame | Any, year: int = 2022) -> dict[str
     A product certified twice that year counts once, at its highest star.
     """
     ev = getattr(evaluations, "evaluations", evaluations)
-    rows = ev[(ev["year"] == year) & ev["certified"].fillna(False).astype(bool)]
+    mask = (ev["year"] == year).fillna(False) & ev["certified"].fillna(False)
+    rows = ev[mask.astype(bool)]
     best = rows.groupby("product_id", observed=True)["stars"].max()
     n3 = int((best == 3).sum())
     n4 = int((best >= 4).sum())

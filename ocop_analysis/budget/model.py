@@ -107,6 +107,24 @@ class Dist:
             return (0.0 if self.low is None else self.low, 1.0 if self.high is None else self.high)
         return (self.low, self.high)
 
+    def interval(self, coverage: float = 0.9) -> tuple[float, float]:
+        """The central ``coverage`` interval (a beta's 5th–95th percentiles by default).
+
+        uniform and triangular give their bounds (their support is already a stated range);
+        a beta's support is 0–1, which as a "range" would put a pass rate at 0.
+        """
+        if self.kind != "beta":
+            return self.bounds()
+        x = np.linspace(0.0, 1.0, 20_001)
+        log_pdf = ((self.a - 1) * np.log(np.clip(x, 1e-300, None)) + (self.b - 1) * np.log(np.clip(1 - x, 1e-300, None)))
+        pdf = np.exp(log_pdf - log_pdf.max())
+        cdf = np.concatenate([[0.0], np.cumsum((pdf[1:] + pdf[:-1]) / 2)])
+        cdf /= cdf[-1]
+        tail = (1 - coverage) / 2
+        lo, hi = np.interp([tail, 1 - tail], cdf, x)
+        low, high = self.bounds()
+        return (float(low + (high - low) * lo), float(low + (high - low) * hi))
+
     def mean(self, value: float) -> float:
         if self.kind == "uniform":
             return (self.low + self.high) / 2
@@ -266,7 +284,8 @@ class Formula:
         return cls(str(text), tree, tuple(dict.fromkeys(names)))
 
     def evaluate(self, values: Mapping[str, object]):
-        return _eval(self.tree, values)
+        with np.errstate(divide="ignore", invalid="ignore"):  # x / 0 gives inf; callers report it
+            return _eval(self.tree, values)
 
 
 def _check(node: ast.AST, names: list[str]) -> None:
