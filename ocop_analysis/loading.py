@@ -1,0 +1,754 @@
+"""``load_registry``: registry workbooks in, one canonical evaluation table out.
+
+Steps: open each file (``workbook``), find each sheet's table and label every
+row (``layout``), apply the analyst's corrections (``corrections``), then parse
+the values column by column — once per distinct value (``normalize.map_unique``)
+— into the canonical columns of ``schema.EVALUATION_COLUMNS``. A bad row is
+never an exception: it becomes a row of ``reg.problems`` (DESIGN.md "Problems,
+not exceptions"); errors keep the row out, warnings load it with the field
+empty. Every row of every sheet is accounted for in ``reg.sources``
+(seen = loaded + rejected + skipped), and the loader checks that itself.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from . import linking, reference, schema
+from .corrections import apply_corrections, load_corrections
+from .errors import RegistryError
+from .layout import INPUT_COLUMNS, detect_layout, legacy_to_unicode
+from .normalize import (clean_text, entity_type, fold, is_blank, is_failed_result, map_unique, parse_date,
+                        parse_decision, parse_kind, parse_score, parse_stars, resolve_district, resolve_group,
+                        taxonomy_for_year)
+from .paths import DATA_DIR
+from .registry import Registry
+from .workbook import WORKBOOK_SUFFIXES, MissingFileError, read_workbook
+
+__all__ = ["load_registry", "expand_paths", "REVOCATION_COLUMNS"]
+
+REVOCATION_COLUMNS = ["product_id", "product_name", "entity_name", "district_code", "district", "stars",
+                      "year_recognized", "revoked_on", "decision_no", "reason", "source_file", "source_sheet",
+                      "source_row"]
+CORRECTION_COLUMNS = ["correction", "file", "sheet", "row", "column", "old_value", "new_value", "reason"]
+
+_PROVINCE_NAMES = {"dong-thap": "Đồng Tháp"}
+_TRUTHY = {"x", "co", "1", "yes", "y", "true", "dat", "de xuat", "tiem nang", "v"}
+_TRUTHY_SIGNS = set("✓✔☑√✗xX")
+_TEXT_COLUMNS = ("product_name", "entity_name", "address", "commune", "product_code")
+
+
+# --------------------------------------------------------------------------- paths
+
+def expand_paths(paths) -> list[Path]:
+    """A path, a folder (its workbooks, sorted; ``~$`` lock files ignored) or a list of either."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir()
+                           if f.is_file() and f.suffix.lower() in WORKBOOK_SUFFIXES and not f.name.startswith("~$"))
+            out.extend(found)
+        elif not p.exists():
+            raise MissingFileError(f"{p}: file or folder not found.")
+        else:
+            out.append(p)
+    if not out:
+        raise RegistryError(f"no workbooks (.xlsx, .xlsm, .xls, .ods) found in {', '.join(map(str, paths))}.")
+    return out
+
+
+# --------------------------------------------------------------------------- entry point
+
+def load_registry(paths, province: str = reference.DEFAULT_PROVINCE, *, corrections="auto", links="auto",
+                  as_of=None, progress: bool = False) -> Registry:
+    """Load one or many registry workbooks into a :class:`Registry`.
+
+    paths: a path, a folder (every .xlsx/.xlsm/.xls/.ods in it) or a list. corrections: "auto"
+    (data/corrections.yml when it exists), None, or a path. links: "auto" (data/links.csv), None,
+    or a path. Raises RegistryError only for a file that cannot be read at all.
+    """
+    files = expand_paths(paths)
+    reference.districts(province)  # unknown province -> KeyError naming the known ones
+    iterator: Iterable[Path] = files
+    if progress:
+        from tqdm.auto import tqdm
+        iterator = tqdm(files, desc="loading", unit="file")
+    sheets, problems, ev_parts, rev_parts = [], [], [], []
+    for path in iterator:
+        _read_file(path, sheets, problems, ev_parts, rev_parts)
+    raw = _concat(ev_parts)
+    raw_rev = _concat(rev_parts)
+
+    rules = load_corrections(_auto(corrections, DATA_DIR / "corrections.yml"))
+    loaded_files = {p.name for p in files}
+    raw, raw_rev, applied, corr_problems = apply_corrections(raw, raw_rev, rules, loaded_files)
+    problems += corr_problems
+
+    ev, ev_problems = _parse_evaluations(raw, province)
+    rev, rev_problems = _parse_revocations(raw_rev, province)
+    problems += ev_problems + rev_problems
+
+    ev, rev, link_problems = _assign_ids(ev, rev, _auto(links, DATA_DIR / "links.csv"))
+    ev, dup_problems = _drop_duplicates(ev)
+    problems += link_problems + dup_problems
+
+    evaluations = schema.coerce_evaluations(ev[list(schema.EVALUATION_COLUMNS)].reset_index(drop=True))
+    revocations = _revocation_frame(rev)
+    problem_frame = schema.problems_frame(problems)
+    sources = _sources(sheets, evaluations, revocations, problem_frame)
+    as_of_date = pd.Timestamp(as_of).date() if as_of is not None else None
+    return Registry(evaluations=evaluations, problems=problem_frame, sources=sources, revocations=revocations,
+                    corrections=pd.DataFrame(applied, columns=CORRECTION_COLUMNS), province=province,
+                    as_of=as_of_date)
+
+
+def _auto(value, default: Path):
+    if value == "auto":
+        return default if default.exists() else None
+    return value
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=[*INPUT_COLUMNS, "source_file", "source_sheet", "source_row"], dtype=object)
+    return pd.concat(parts, ignore_index=True, sort=False)
+
+
+# --------------------------------------------------------------------------- reading files and sheets
+
+def _read_file(path: Path, sheets: list, problems: list, ev_parts: list, rev_parts: list) -> None:
+    wb = read_workbook(path)
+    name = path.name
+    if wb.has_macros:
+        problems.append(_problem(name, None, None, None, None, "macros_present",
+                                 f"File '{name}' carries macros; they were not run — only the cell values were read."))
+    file_year = _year_in(path.stem)
+    for sheet in wb.sheets:
+        lay = detect_layout(sheet)
+        sheets.append((name, lay))
+        if lay.status != "table":
+            continue
+        if lay.legacy_header:
+            problems.append(_problem(name, sheet.name, None, "header", None, "legacy_encoding",
+                                     f"Sheet '{sheet.name}': the header is typed in the old TCVN3 (.VnTime) encoding; "
+                                     f"it was read by converting it to Unicode."))
+        if sheet.formula_rows:
+            first = sheet.formula_rows[0]
+            problems.append(_problem(
+                name, sheet.name, first, None, None, "formula_without_value",
+                f"Sheet '{sheet.name}', row {first}: {len(sheet.formula_rows)} row(s) hold formulas with no saved "
+                f"result (the file was never recalculated); those cells were read as empty. Open the file in Excel, "
+                f"let it recalculate, and save it."))
+        frame = lay.data
+        frame["source_file"] = name
+        frame["source_sheet"] = sheet.name
+        title_no, title_date = _title_decision(lay.title)
+        frame["ctx_year"] = _year_in(lay.title) or _year_in(sheet.name) or file_year
+        frame["ctx_decision_no"] = title_no
+        frame["ctx_decision_date"] = title_date
+        frame["ctx_sheet_district"] = lay.sheet_district
+        frame["ctx_has_column"] = ",".join(lay.columns)
+        (rev_parts if lay.kind == "revocations" else ev_parts).append(frame)
+
+
+_YEAR_WORD = re.compile(r"\bnam\s+((?:19|20)\d\d)\b")
+_YEAR_ANY = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
+
+
+def _year_in(text: Any) -> int | None:
+    """'DANH SÁCH … NĂM 2019' → 2019; a bare 20xx as a fallback."""
+    if not text:
+        return None
+    key = fold(text)
+    m = _YEAR_WORD.search(key) or _YEAR_ANY.search(key)
+    return int(m.group(1)) if m else None
+
+
+def _title_decision(title: str) -> tuple[str | None, dt.date | None]:
+    """The decision a list is attached to: '(Kèm theo Quyết định số 1580/QĐ-UBND-HC ngày 16/12/2019)'."""
+    if not title:
+        return None, None
+    key = fold(title)
+    if "quyet dinh" not in key and " qd " not in f" {key} ":
+        return None, None
+    m = re.search(r"(?:Quyết định|QUYẾT ĐỊNH|quyết định|QĐ)\s*(?:số|SỐ)?\s*[:.]?\s*(\d+\s*/.*)", clean_text(title) or "")
+    if not m:
+        return None, None
+    number, date = parse_decision(m.group(1)[:80])
+    if number is None or "/" not in number:
+        return None, None
+    return number, date
+
+
+# --------------------------------------------------------------------------- problems
+
+def _problem(file, sheet, row, column, value, code, message) -> dict:
+    return {"file": file, "sheet": sheet, "row": row, "column": column, "value": value, "problem": code,
+            "severity": schema.PROBLEMS[code], "message": message}
+
+
+def _where(sheet, row) -> str:
+    return f"Sheet '{sheet}', row {row}"
+
+
+def _district_label(code: int, province: str) -> str:
+    return reference.district_names(province)[code]
+
+
+def _short_label(code: int, province: str) -> str:
+    d = reference.districts(province)
+    return d.loc[d["code"] == code, "short_name"].iloc[0]
+
+
+# --------------------------------------------------------------------------- value parsing
+
+def _col(raw: pd.DataFrame, name: str) -> pd.Series:
+    if name in raw.columns:
+        return raw[name].astype(object)
+    return pd.Series([None] * len(raw), index=raw.index, dtype=object)
+
+
+def _clean_with_legacy(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(cleaned text, legacy status per row) — TCVN3 text converted where certain."""
+    def one(value):
+        converted, status = legacy_to_unicode(value)
+        return clean_text(converted), status
+    pairs = map_unique(series, one)
+    return pairs.map(lambda p: p[0]), pairs.map(lambda p: p[1])
+
+
+def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, list[dict]]:
+    problems: list[dict] = []
+    n = len(raw)
+    out = pd.DataFrame(index=raw.index)
+    out["source_file"] = _col(raw, "source_file")
+    out["source_sheet"] = _col(raw, "source_sheet")
+    out["source_row"] = _col(raw, "source_row")
+    if n == 0:
+        for c in schema.EVALUATION_COLUMNS:
+            if c not in out:
+                out[c] = pd.Series(dtype=object)
+        out["rejected"] = pd.Series(dtype=bool)
+        return out, problems
+    files, sheets, rows = out["source_file"].tolist(), out["source_sheet"].tolist(), out["source_row"].tolist()
+    rejected = pd.Series(False, index=raw.index)
+
+    def report(mask: pd.Series, code: str, column: str | None, values: pd.Series | None, msg) -> None:
+        for i in mask[mask].index:
+            pos = raw.index.get_loc(i)
+            value = None if values is None else values.at[i]
+            problems.append(_problem(files[pos], sheets[pos], rows[pos], column, value, code, msg(i, value)))
+
+    # --- text columns (TCVN3 converted where certain, NFC, whitespace collapsed)
+    for column in _TEXT_COLUMNS:
+        text, legacy = _clean_with_legacy(_col(raw, column))
+        out[column] = text
+        _legacy_warnings(legacy, raw, column, problems)
+    _split_entity_from_product(out, raw)
+
+    # --- names
+    missing = out["product_name"].isna()
+    report(missing, "missing_name", "product_name", None,
+           lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: the product name is empty; "
+                        f"the row was not loaded. Fill in Tên sản phẩm.")
+    rejected |= missing
+
+    # --- district: column, else section row, else sheet name, else the address
+    dist_col, dist_legacy = _clean_with_legacy(_col(raw, "district"))
+    _legacy_warnings(dist_legacy, raw, "district", problems)
+    section = map_unique(_col(raw, "section_district"), clean_text)
+    sheet_name = _col(raw, "ctx_sheet_district")
+    from_address = map_unique(out["address"], lambda a: _district_from_address(a, province))
+    text = dist_col.where(dist_col.notna(), section)
+    text = text.where(text.notna(), sheet_name)
+    text = text.where(text.notna(), from_address)
+    origin = pd.Series("district", index=raw.index, dtype=object)
+    origin = origin.where(dist_col.notna(), "section row")
+    origin = origin.where(dist_col.notna() | section.notna(), "sheet name")
+    origin = origin.where(dist_col.notna() | section.notna() | sheet_name.notna(), "address")
+    match = map_unique(text, lambda t: resolve_district(t, province))
+    status = match.map(lambda m: m.status)
+    out["district_code"] = match.map(lambda m: m.code)
+    names = reference.district_names(province)
+    out["district"] = out["district_code"].map(lambda c: names.get(c) if c is not None else None)
+    prov = _PROVINCE_NAMES.get(province, province)
+    bad = ~rejected
+    report(bad & (status == "blank"), "unknown_district", "district", None,
+           lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: no district is given (no "
+                        f"Huyện/Thành phố column, section row or sheet name naming one); the row was not loaded.")
+    report(bad & (status == "unknown"), "unknown_district", "district", text,
+           lambda i, v: _unknown_district_msg(out.at[i, "source_sheet"], out.at[i, "source_row"], v,
+                                              match.at[i], origin.at[i], prov, province))
+    report(bad & (status == "ambiguous"), "ambiguous_district", "district", text,
+           lambda i, v: _ambiguous_msg(out.at[i, "source_sheet"], out.at[i, "source_row"], v, match.at[i], province))
+    rejected |= status != "ok"
+
+    # --- stars: column, else result column, else a star section row
+    stars_raw = _col(raw, "stars")
+    result_raw = _col(raw, "result")
+    star_text = stars_raw.where(~stars_raw.map(is_blank), result_raw)
+    star_text = star_text.where(~star_text.map(is_blank), _col(raw, "section_stars"))
+    parsed = map_unique(star_text, _star_value)
+    star_status = parsed.map(lambda p: p[0])
+    out["stars"] = parsed.map(lambda p: p[1])
+    bad = ~rejected
+    report(bad & (star_status == "blank"), "missing_stars", "stars", None,
+           lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: the star rank (Hạng sao) is "
+                        f"empty; the row was not loaded. Write 3, 4 or 5 sao, or 'Không đạt'.")
+    report(bad & (star_status == "invalid"), "invalid_stars", "stars", star_text,
+           lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: '{v}' is not a star rank; the "
+                        f"row was not loaded. Write a number of stars from 1 to 5 (e.g. '4 sao') or 'Không đạt'.")
+    rejected |= star_status.isin(["blank", "invalid"])
+    failed = star_status == "failed"
+    certified_set = reference.certified_stars()
+    out["certified"] = out["stars"].map(lambda s: None if s is None else s in certified_set)
+    out.loc[failed, "certified"] = False
+
+    # --- score
+    score_raw = _col(raw, "score")
+    score = map_unique(score_raw, _score_value)
+    score_status = score.map(lambda p: p[0])
+    out["score"] = score.map(lambda p: p[1])
+    report(~rejected & (score_status == "invalid"), "score_out_of_range", "score", score_raw,
+           lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: score '{v}' is not a number; "
+                        f"the row was loaded without a score.")
+    report(~rejected & (score_status == "range"), "score_out_of_range", "score", score_raw,
+           lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: score {v} is outside 0–100; "
+                        f"the row was loaded without a score.")
+    _score_star_mismatch(out, rejected, problems)
+
+    # --- decision, dates, year
+    decision = map_unique(_col(raw, "decision"), _decision_value)
+    dec_no = decision.map(lambda p: p[0])
+    dec_date = decision.map(lambda p: p[1])
+    date_raw = _col(raw, "decision_date")
+    parsed_date = map_unique(date_raw, _date_value)
+    date_status = parsed_date.map(lambda p: p[0])
+    report(~rejected & (date_status == "invalid"), "invalid_date", "decision_date", date_raw,
+           lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: '{v}' is not a date; the row "
+                        f"was loaded without a decision date. Write it as dd/mm/yyyy.")
+    ddate = parsed_date.map(lambda p: p[1])
+    ddate = ddate.where(ddate.notna(), dec_date)
+    no_own = dec_no.isna()
+    dec_no = dec_no.where(~no_own, _col(raw, "ctx_decision_no"))
+    ddate = ddate.where(ddate.notna() | ~no_own, _col(raw, "ctx_decision_date"))
+    out["decision_no"] = dec_no
+    out["decision_date"] = ddate
+    year_raw = _col(raw, "year")
+    year = map_unique(year_raw, _year_value)
+    year_status = year.map(lambda p: p[0])
+    report(~rejected & (year_status == "invalid"), "invalid_date", "year", year_raw,
+           lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: '{v}' is not a year; the year "
+                        f"was taken from the decision date or the title instead.")
+    year_val = year.map(lambda p: p[1])
+    year_val = year_val.where(year_val.notna(), ddate.map(lambda d: d.year if d is not None and d == d else None))
+    year_val = year_val.where(year_val.notna(), _col(raw, "ctx_year"))
+    out["year"] = year_val.map(lambda y: None if y is None or y != y else int(y))
+
+    # --- kind
+    kind_raw = _col(raw, "kind")
+    kind = map_unique(kind_raw, _kind_value)
+    kind_status = kind.map(lambda p: p[0])
+    report(~rejected & (kind_status == "invalid"), "unknown_kind", "kind", kind_raw,
+           lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: '{v}' is not a kind of "
+                        f"evaluation (Mới, Đánh giá lại, Nâng hạng); the row was loaded without it.")
+    kinds = kind.map(lambda p: p[1])
+    kinds = kinds.where(kinds.notna() | (kind_status == "invalid"), _col(raw, "section_kind"))
+    out["kind"] = kinds.where(kinds.notna() | (kind_status == "invalid"), "new")
+
+    # --- group, under the taxonomy of the evaluation year
+    group_raw = _col(raw, "group")
+    sub_raw = _col(raw, "subgroup")
+    group_text = group_raw.where(~group_raw.map(is_blank), sub_raw)
+    tax = out["year"].map(lambda y: taxonomy_for_year(y))
+    pairs = pd.Series(list(zip(group_text.map(clean_text), tax)), index=raw.index, dtype=object)
+    gm = map_unique(pairs, lambda p: resolve_group(p[0], p[1]))
+    gstatus = gm.map(lambda m: m.status)
+    out["group"] = gm.map(lambda m: m.group)
+    out["group_source"] = group_text.map(clean_text)
+    gnames = reference.group_names()
+    out["group_name"] = out["group"].map(lambda g: gnames.get(g) if g is not None else None)
+    report(~rejected & (gstatus == "unknown"), "unknown_group", "group", group_text,
+           lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: product group '{v}' is not "
+                        f"one of the six OCOP groups (taxonomy {tax.at[i]}); the row was loaded without a group.")
+
+    # --- the rest
+    out["entity_type"] = map_unique(out["entity_name"], lambda e: None if e is None else entity_type(e))
+    has_five = "five_star_candidate" in raw.columns
+    five = map_unique(_col(raw, "five_star_candidate"), _truthy)
+    out["five_star_candidate"] = five if has_five else None
+    _validity(out, failed)
+    out["rejected"] = rejected
+    return out, problems
+
+
+def _star_value(value) -> tuple[str, int | None]:
+    if is_blank(value):
+        return "blank", None
+    if is_failed_result(value):
+        return "failed", None
+    try:
+        stars = parse_stars(value)
+    except ValueError:
+        return "invalid", None
+    return ("ok", stars) if stars is not None else ("blank", None)
+
+
+def _score_value(value) -> tuple[str, float | None]:
+    try:
+        score = parse_score(value)
+    except ValueError:
+        return "invalid", None
+    if score is None:
+        return "blank", None
+    if not 0 <= score <= 100:
+        return "range", None
+    return "ok", score
+
+
+def _decision_value(value) -> tuple[str | None, dt.date | None]:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return None, parse_date(value)
+    return parse_decision(value)
+
+
+def _date_value(value) -> tuple[str, dt.date | None]:
+    try:
+        date = parse_date(value)
+    except ValueError:
+        return "invalid", None
+    return ("ok" if date else "blank"), date
+
+
+def _year_value(value) -> tuple[str, int | None]:
+    if is_blank(value):
+        return "blank", None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return ("ok", int(value)) if float(value).is_integer() and 1990 <= value <= 2100 else ("invalid", None)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return "ok", value.year
+    year = _year_in(value)
+    return ("ok", year) if year else ("invalid", None)
+
+
+def _kind_value(value) -> tuple[str, str | None]:
+    try:
+        kind = parse_kind(value)
+    except ValueError:
+        return "invalid", None
+    return ("ok" if kind else "blank"), kind
+
+
+def _truthy(value) -> bool:
+    if is_blank(value):
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value != 0
+    text = clean_text(value) or ""
+    return fold(text) in _TRUTHY or (len(text) == 1 and text in _TRUTHY_SIGNS)
+
+
+def _district_from_address(address, province: str):
+    """The district named in an address: '…, phường 4, thành phố Cao Lãnh' → 'thành phố Cao Lãnh'."""
+    if address is None:
+        return None
+    for part in reversed(re.split(r"[,;\-–]", address)):
+        part = part.strip()
+        if part and resolve_district(part, province).status == "ok" and re.match(
+                r"(?i)^(huyện|h\.|thành phố|tp\.?|thị xã|tx\.?)\s", part):
+            return part
+    return None
+
+
+def _split_entity_from_product(out: pd.DataFrame, raw: pd.DataFrame) -> None:
+    """'Chả hấp (Công ty TNHH chế biến thủy sản Tuấn Cường)' with no entity column → product + entity."""
+    if "entity_name" in raw.columns:
+        return
+
+    def split(name):
+        if name is None:
+            return name, None
+        m = re.match(r"^(.*\S)\s*\(([^()]+)\)\s*$", name)
+        if m and entity_type(m.group(2)) != "other":
+            return m.group(1), m.group(2)
+        return name, None
+    pairs = map_unique(out["product_name"], split)
+    out["product_name"] = pairs.map(lambda p: p[0])
+    out["entity_name"] = pairs.map(lambda p: p[1])
+
+
+def _legacy_warnings(status: pd.Series, raw: pd.DataFrame, column: str, problems: list) -> None:
+    hits = status[status.notna()]
+    if hits.empty:
+        return
+    frame = raw.loc[hits.index, ["source_file", "source_sheet", "source_row"]].copy()
+    frame["status"] = hits
+    for (file, sheet), grp in frame.groupby(["source_file", "source_sheet"], sort=False):
+        i = grp.index[0]
+        value = raw.at[i, column]
+        converted = bool((grp["status"] == "tcvn3").all())
+        tail = ("it was converted to Unicode; check the result and retype the source in Unicode." if converted else
+                "it could not be converted with certainty and was kept as typed; retype it in Unicode.")
+        problems.append(_problem(file, sheet, grp["source_row"].iloc[0], column, value, "legacy_encoding",
+                                 f"{_where(sheet, grp['source_row'].iloc[0])}: {len(grp)} value(s) in column "
+                                 f"'{column}' (e.g. '{value}') are typed in the old TCVN3 (.VnTime) encoding; {tail}"))
+
+
+def _unknown_district_msg(sheet, row, value, match, origin, prov, province) -> str:
+    where = "" if origin == "district" else f" (from the {origin})"
+    msg = f"{_where(sheet, row)}: district '{value}'{where} is not a district of {prov}"
+    if match.suggestion is not None:
+        msg += f" — did you mean {_district_label(match.suggestion, province)}?"
+    else:
+        msg += "; the row was not loaded."
+    return msg
+
+
+def _ambiguous_msg(sheet, row, value, match, province) -> str:
+    options = [f"{_district_label(c, province)} ({c})" for c in match.candidates]
+    shorts = [_short_label(c, province) for c in match.candidates]
+    return (f"{_where(sheet, row)}: district '{value}' could be {' or '.join(options)}: write "
+            f"{' or '.join(shorts)}; the row was not loaded.")
+
+
+def _score_star_mismatch(out: pd.DataFrame, rejected: pd.Series, problems: list) -> None:
+    bands = reference.star_bands().set_index("stars")
+    ok = ~rejected & out["score"].notna() & out["stars"].notna()
+    for i in ok[ok].index:
+        stars, score = int(out.at[i, "stars"]), float(out.at[i, "score"])
+        lo, hi = bands.at[stars, "min_score"], bands.at[stars, "max_score"]
+        if not lo <= round(score, 1) <= hi:
+            expected = bands[(bands["min_score"] <= score) & (bands["max_score"] >= round(score, 1))].index
+            exp = f" ({score:g} points is {int(expected[0])}★)" if len(expected) else ""
+            problems.append(_problem(
+                out.at[i, "source_file"], out.at[i, "source_sheet"], out.at[i, "source_row"], "score", f"{score:g}",
+                "score_star_mismatch",
+                f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: score {score:g} does not match "
+                f"{stars}★ (a {stars}★ product scores {lo:g}–{hi:g}){exp}; loaded as written — check the score "
+                f"and the star rank."))
+
+
+def _validity(out: pd.DataFrame, failed: pd.Series) -> None:
+    months = reference.validity_months()
+    certified = out["certified"].map(lambda c: c is True)
+    dates = pd.to_datetime(out["decision_date"], errors="coerce")
+    from_date = dates + pd.DateOffset(months=months)
+    years = pd.to_numeric(out["year"], errors="coerce")
+    year_end = pd.to_datetime(years.map(lambda y: f"{int(y)}-12-31" if y == y else None), errors="coerce")
+    from_year = year_end + pd.DateOffset(months=months)
+    valid = from_date.where(dates.notna(), from_year).where(certified)
+    out["valid_until"] = valid
+    estimated = pd.Series(pd.NA, index=out.index, dtype="boolean")
+    estimated[certified & dates.notna()] = False
+    estimated[certified & dates.isna() & year_end.notna()] = True
+    out["valid_until_estimated"] = estimated
+
+
+# --------------------------------------------------------------------------- revocations
+
+_REASONS = [("danh gia lai", "not_reevaluated"), ("36 thang", "not_reevaluated"), ("het han", "not_reevaluated"),
+            ("bat buoc", "failed_mandatory")]
+
+
+def _reason(value):
+    text = clean_text(value)
+    if text is None:
+        return None
+    key = fold(text)
+    for needle, code in _REASONS:
+        if needle in key:
+            return code
+    return text
+
+
+def _parse_revocations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, list[dict]]:
+    problems: list[dict] = []
+    out = pd.DataFrame(index=raw.index)
+    for c in ("source_file", "source_sheet", "source_row"):
+        out[c] = _col(raw, c)
+    if len(raw) == 0:
+        out["rejected"] = pd.Series(dtype=bool)
+        return out, problems
+    for column in ("product_name", "entity_name", "product_code"):
+        out[column], legacy = _clean_with_legacy(_col(raw, column))
+        _legacy_warnings(legacy, raw, column, problems)
+    _split_entity_from_product(out, raw)
+    rejected = out["product_name"].isna()
+    for i in rejected[rejected].index:
+        problems.append(_problem(out.at[i, "source_file"], out.at[i, "source_sheet"], out.at[i, "source_row"],
+                                 "product_name", None, "missing_name",
+                                 f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: the product name of "
+                                 f"this revocation is empty; the row was not loaded."))
+    dist, _ = _clean_with_legacy(_col(raw, "district"))
+    dist = dist.where(dist.notna(), map_unique(_col(raw, "section_district"), clean_text))
+    dist = dist.where(dist.notna(), _col(raw, "ctx_sheet_district"))
+    match = map_unique(dist, lambda t: resolve_district(t, province))
+    names = reference.district_names(province)
+    prov = _PROVINCE_NAMES.get(province, province)
+    for i in match.index:
+        m = match.at[i]
+        if rejected.at[i] or m.status in ("ok", "blank"):
+            continue
+        sheet, row = out.at[i, "source_sheet"], out.at[i, "source_row"]
+        if m.status == "ambiguous":
+            problems.append(_problem(out.at[i, "source_file"], sheet, row, "district", dist.at[i],
+                                     "ambiguous_district", _ambiguous_msg(sheet, row, dist.at[i], m, province)))
+        else:
+            problems.append(_problem(out.at[i, "source_file"], sheet, row, "district", dist.at[i], "unknown_district",
+                                     _unknown_district_msg(sheet, row, dist.at[i], m, "district", prov, province)))
+        rejected.at[i] = True
+    out["district_code"] = match.map(lambda m: m.code)
+    out["district"] = out["district_code"].map(lambda c: names.get(c) if c is not None else None)
+    out["stars"] = map_unique(_col(raw, "stars"), lambda v: _star_value(v)[1])
+    year_col = "year_recognized" if "year_recognized" in raw.columns else "year"
+    out["year_recognized"] = map_unique(_col(raw, year_col), lambda v: _year_value(v)[1])
+    decision = map_unique(_col(raw, "revocation_decision"), _decision_value)
+    out["decision_no"] = decision.map(lambda p: p[0])
+    revoked = map_unique(_col(raw, "revoked_on"), lambda v: _date_value(v)[1])
+    out["revoked_on"] = revoked.where(revoked.notna(), decision.map(lambda p: p[1]))
+    out["reason"] = map_unique(_col(raw, "revocation_reason"), _reason)
+    out["year"] = out["year_recognized"]
+    out["rejected"] = rejected
+    return out, problems
+
+
+def _revocation_frame(rev: pd.DataFrame) -> pd.DataFrame:
+    if len(rev) == 0:
+        frame = pd.DataFrame({c: pd.Series(dtype=object) for c in REVOCATION_COLUMNS})
+    else:
+        frame = rev.loc[~rev["rejected"].astype(bool), REVOCATION_COLUMNS].reset_index(drop=True)
+    types = {"product_id": "string", "product_name": "string", "entity_name": "string", "district_code": "Int64",
+             "district": "string", "stars": "Int64", "year_recognized": "Int64", "decision_no": "string",
+             "reason": "string", "source_file": "string", "source_sheet": "string", "source_row": "Int64"}
+    for col, dtype in types.items():
+        values = frame[col]
+        if dtype == "Int64":
+            values = pd.to_numeric(values, errors="coerce")
+        frame[col] = values.astype(dtype)
+    frame["revoked_on"] = pd.to_datetime(frame["revoked_on"], errors="coerce").astype("datetime64[us]")
+    return frame
+
+
+# --------------------------------------------------------------------------- identity and duplicates
+
+def _assign_ids(ev: pd.DataFrame, rev: pd.DataFrame, links_path) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
+    ev = ev[~ev["rejected"].astype(bool)].copy() if len(ev) else ev.copy()
+    rev_ok = rev[~rev["rejected"].astype(bool)] if len(rev) else rev
+    cols = ["entity_name", "product_name", "district_code", "year", "product_code",
+            "source_file", "source_sheet", "source_row"]
+    both = pd.concat([_ensure(ev, cols)[cols], _ensure(rev_ok, cols)[cols]], ignore_index=True)
+    links = _read_links(links_path) if links_path is not None else None
+    if len(both):
+        ids, problems = linking.assign_product_ids(both, links)
+        ids = list(ids)
+    else:
+        ids, problems = [], []
+    ev["product_id"] = ids[:len(ev)]
+    rev = rev.copy()
+    if len(rev):
+        rev["product_id"] = None
+        rev.loc[rev_ok.index, "product_id"] = ids[len(ev):]
+    else:
+        rev["product_id"] = pd.Series(dtype=object)
+    out = []
+    for p in problems:
+        p = dict(p)
+        p.setdefault("problem", "possible_link")
+        p["severity"] = schema.PROBLEMS.get(p["problem"], "warning")
+        out.append(p)
+    return ev, rev, out
+
+
+def _ensure(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    frame = frame.copy()
+    for c in cols:
+        if c not in frame:
+            frame[c] = None
+    return frame
+
+
+def _read_links(path):
+    reader = getattr(linking, "read_links", None)
+    if reader is not None:
+        return reader(path)
+    return pd.read_csv(path, dtype=str, comment="#")
+
+
+def _drop_duplicates(ev: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """Same product, same year, same decision (or both without one): the later row is a duplicate error."""
+    if len(ev) == 0:
+        return ev, []
+    key = pd.DataFrame({"id": ev["product_id"].astype(object), "year": ev["year"].astype(object).map(
+        lambda y: -1 if y is None or y != y else int(y)), "dec": ev["decision_no"].map(
+        lambda d: "" if d is None or d != d else fold(d))}, index=ev.index)
+    dup = key.duplicated(keep="first")
+    problems = []
+    if dup.any():
+        first = key[~dup].reset_index().set_index(["id", "year", "dec"])["index"]
+        for i in dup[dup].index:
+            j = first.loc[tuple(key.loc[i])]
+            f_file, f_sheet, f_row = ev.at[j, "source_file"], ev.at[j, "source_sheet"], ev.at[j, "source_row"]
+            year = key.at[i, "year"]
+            year_txt = f" for {year}" if year != -1 else ""
+            problems.append(_problem(
+                ev.at[i, "source_file"], ev.at[i, "source_sheet"], ev.at[i, "source_row"], "product_name",
+                ev.at[i, "product_name"], "duplicate",
+                f"{_where(ev.at[i, 'source_sheet'], ev.at[i, 'source_row'])}: '{ev.at[i, 'product_name']}' "
+                f"({ev.at[i, 'entity_name'] or 'no entity'}) is already listed{year_txt} in the same round at "
+                f"{f_file}, sheet '{f_sheet}', row {f_row}; this row was not loaded. Remove one of the two rows."))
+    return ev[~dup], problems
+
+
+# --------------------------------------------------------------------------- accounting
+
+def _sources(sheets, evaluations: pd.DataFrame, revocations: pd.DataFrame, problems: pd.DataFrame) -> pd.DataFrame:
+    loaded = pd.concat([evaluations[["source_file", "source_sheet"]], revocations[["source_file", "source_sheet"]]])
+    loaded_counts = loaded.value_counts().to_dict()
+    records = []
+    for file, lay in sheets:
+        seen = len(lay.row_kinds)
+        data_rows = sum(1 for k in lay.row_kinds if k == "data")
+        skipped = seen - data_rows
+        n_loaded = int(loaded_counts.get((file, lay.sheet), 0))
+        rejected = data_rows - n_loaded
+        _check_accounting(file, lay.sheet, seen, n_loaded, rejected, skipped, problems)
+        records.append({"file": file, "sheet": lay.sheet, "status": "loaded" if lay.status == "table" else "skipped",
+                        "layout": lay.layout or None, "header_rows": lay.header_rows, "rows_seen": seen,
+                        "rows_loaded": n_loaded, "rows_rejected": rejected, "rows_skipped": skipped,
+                        "note": _note(lay)})
+    if not records:
+        return schema.empty_sources()
+    df = pd.DataFrame(records, columns=schema.SOURCE_COLUMNS)
+    ints = ["header_rows", "rows_seen", "rows_loaded", "rows_rejected", "rows_skipped"]
+    return df.astype({c: "Int64" for c in ints} | {c: "string" for c in schema.SOURCE_COLUMNS if c not in ints})
+
+
+def _note(lay) -> str | None:
+    if lay.status != "table":
+        return lay.note
+    counts = pd.Series([k for k in lay.row_kinds if k != "data"]).value_counts()
+    parts = [f"{n} {kind}" for kind, n in counts.items()]
+    return ("skipped rows: " + ", ".join(parts)) if parts else None
+
+
+class AccountingError(AssertionError):
+    """The loader lost track of a row — a bug in the kit, never a problem in the workbook."""
+
+
+def _check_accounting(file, sheet, seen, loaded, rejected, skipped, problems: pd.DataFrame) -> None:
+    errors = problems[(problems["file"] == file) & (problems["sheet"] == sheet) & (problems["severity"] == "error")]
+    rejected_rows = errors["row"].dropna().nunique()
+    if seen != loaded + rejected + skipped or rejected < 0 or rejected != rejected_rows:
+        raise AccountingError(
+            f"internal accounting error in {file}, sheet '{sheet}': seen {seen} != loaded {loaded} + rejected "
+            f"{rejected} + skipped {skipped}, or {rejected_rows} rows with errors. Please report this bug with the file.")

@@ -1,0 +1,434 @@
+"""Opening registry files: sniff what a file really is, read its sheets as rows of values.
+
+Every spreadsheet is read with python-calamine (.xlsx, .xlsm, .xls, .ods). Two
+traps of real offices are recognised by their first bytes rather than their
+extension: an ".xls" that is an HTML page or an Excel 2003 XML (SpreadsheetML)
+export. Both are read here with the standard library (``html.parser`` and
+defusedxml), because neither lxml nor html5lib is a dependency of the kit.
+
+A file that cannot be read raises :class:`RegistryError` with one plain sentence
+naming the file and the reason; a parser's own traceback never reaches the user.
+
+Rows are returned so that ``sheet.rows[i]`` is the row a person sees as number
+``i + 1`` in Excel (calamine's ``skip_empty_area=False`` keeps the leading empty
+rows and columns).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html.parser
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .errors import RegistryError
+
+__all__ = ["Sheet", "Workbook", "read_workbook", "sniff", "MissingFileError", "WORKBOOK_SUFFIXES"]
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+_OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
+_SAVE_AS = "Open it in Excel or LibreOffice Calc and save it again as an Excel workbook (.xlsx)."
+
+
+class MissingFileError(RegistryError, FileNotFoundError):
+    """The path does not exist (a RegistryError and a FileNotFoundError)."""
+
+
+@dataclass
+class Sheet:
+    """One sheet: ``rows[i]`` is Excel row ``i + 1``; cells are str, float, int, bool, date or datetime ('' = empty)."""
+
+    name: str
+    rows: list[list] = field(default_factory=list)
+    visible: bool = True
+    # Excel rows holding a formula whose cached value is missing (only known for .xlsx/.xlsm).
+    formula_rows: list[int] = field(default_factory=list)
+    # merged ranges ((first_row, first_col), (last_row, last_col)), 0-based, where the format gives them
+    merged: list = field(default_factory=list)
+
+
+@dataclass
+class Workbook:
+    path: Path
+    format: str                      # xlsx | xlsm | xls | ods | html | spreadsheetml
+    sheets: list[Sheet]
+    has_macros: bool = False
+
+
+# --------------------------------------------------------------------------- sniffing
+
+def sniff(path: str | Path) -> str:
+    """What the file really is, from its first bytes and (for containers) its member names.
+
+    One of: xlsx, xlsm, ods, xls, html, spreadsheetml; anything else raises RegistryError.
+    """
+    path = Path(path)
+    name = path.name
+    if not path.exists():
+        raise MissingFileError(f"{path}: file not found.")
+    if path.is_dir():
+        raise RegistryError(f"{name}: is a folder, not a workbook.")
+    size = path.stat().st_size
+    if size == 0:
+        raise RegistryError(f"{name}: the file is empty (0 bytes). {_SAVE_AS}")
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _sniff_zip(path)
+    if head.startswith(_OLE2):
+        return _sniff_ole2(path)
+    if head.startswith(b"%PDF"):
+        raise RegistryError(f"{name}: is a PDF document, not a workbook. Ask the sender for the Excel file.")
+    text = _decode_head(head).lstrip("\ufeff \t\r\n").lower()
+    if text.startswith("<?xml") or text.startswith("<workbook"):
+        if "urn:schemas-microsoft-com:office:spreadsheet" in text:
+            return "spreadsheetml"
+        if "<html" in text:
+            return "html"
+        raise RegistryError(f"{name}: is an XML file but not an Excel spreadsheet. {_SAVE_AS}")
+    if text.startswith(("<!doctype html", "<html", "<table", "<meta", "<head", "<body")) or "<html" in text[:1024]:
+        return "html"
+    if text.startswith("mime-version") or "multipart/related" in text[:2048]:
+        raise RegistryError(f"{name}: is a single-file web page (MHTML) saved from Excel, not a workbook. {_SAVE_AS}")
+    if head.startswith(b"\x09\x08") or head.startswith(b"\x09\x04") or head.startswith(b"\x09\x02"):
+        raise RegistryError(f"{name}: is a very old Excel file (Excel 2–4 format) that cannot be read. {_SAVE_AS}")
+    if _looks_like_text(head):
+        raise RegistryError(f"{name}: is a plain text (CSV or tab-separated) file, not a workbook. {_SAVE_AS}")
+    raise RegistryError(f"{name}: is not a spreadsheet (its content is not an Excel, LibreOffice, HTML or XML "
+                        f"workbook). Check that the right file was sent.")
+
+
+def _decode_head(head: bytes) -> str:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head.decode("utf-16", errors="replace")
+    return head.decode("utf-8", errors="replace")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return "\x00" not in text and any(sep in text for sep in (",", ";", "\t"))
+
+
+def _sniff_zip(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            mimetype = zf.read("mimetype")[:100] if "mimetype" in names else b""
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        raise RegistryError(f"{path.name}: the file is damaged (a broken or truncated zip container) and cannot be "
+                            f"read. Ask the sender for a fresh copy.") from None
+    if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+        if "xl/workbook.bin" in names and "xl/workbook.xml" not in names:
+            raise RegistryError(f"{path.name}: is an Excel binary workbook (.xlsb), which the kit does not read. {_SAVE_AS}")
+        return "xlsm" if "xl/vbaProject.bin" in names else "xlsx"
+    if b"opendocument.spreadsheet" in mimetype or ("content.xml" in names and not mimetype):
+        return "ods"
+    if b"opendocument" in mimetype:
+        raise RegistryError(f"{path.name}: is an OpenDocument text or presentation file, not a spreadsheet.")
+    if "word/document.xml" in names:
+        raise RegistryError(f"{path.name}: is a Word document (.docx), not a workbook. Copy the table into Excel "
+                            f"and save it as .xlsx.")
+    if any(n.startswith("ppt/") for n in names):
+        raise RegistryError(f"{path.name}: is a PowerPoint file, not a workbook.")
+    raise RegistryError(f"{path.name}: is a zip archive, not a workbook. Unzip it and load the workbooks inside.")
+
+
+def _sniff_ole2(path: Path) -> str:
+    data = path.read_bytes()
+    if "EncryptedPackage".encode("utf-16-le") in data:
+        raise RegistryError(f"{path.name}: is protected with a password (encrypted), so it cannot be read. Open it in "
+                            f"Excel, remove the password (File › Info › Protect Workbook) and save a copy.")
+    if "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data:
+        return "xls"
+    if "WordDocument".encode("utf-16-le") in data:
+        raise RegistryError(f"{path.name}: is a Word document (.doc), not a workbook. Copy the table into Excel "
+                            f"and save it as .xlsx.")
+    raise RegistryError(f"{path.name}: is an Office file that is not an Excel workbook. Check that the right file was sent.")
+
+
+# --------------------------------------------------------------------------- reading
+
+def read_workbook(path: str | Path) -> Workbook:
+    """Read every sheet of a workbook (hidden ones too, flagged). Raises RegistryError when unreadable."""
+    path = Path(path)
+    kind = sniff(path)
+    if kind == "html":
+        sheets = _read_html(path)
+    elif kind == "spreadsheetml":
+        sheets = _read_spreadsheetml(path)
+    else:
+        sheets = _read_calamine(path, kind)
+    if not sheets:
+        raise RegistryError(f"{path.name}: the workbook has no sheets.")
+    return Workbook(path=path, format=kind, sheets=sheets, has_macros=(kind == "xlsm"))
+
+
+def _read_calamine(path: Path, kind: str) -> list[Sheet]:
+    import python_calamine as pc
+
+    try:
+        wb = pc.CalamineWorkbook.from_path(str(path))
+        sheets = []
+        for meta in wb.sheets_metadata:
+            if str(meta.typ).rsplit(".", 1)[-1] not in ("WorkSheet", "Worksheet"):
+                # chart sheets, dialog sheets, macro sheets: no cells
+                sheets.append(Sheet(meta.name, [], visible=False))
+                continue
+            cs = wb.get_sheet_by_name(meta.name)
+            rows = cs.to_python(skip_empty_area=False)
+            merged = list(cs.merged_cell_ranges or [])
+            _fill_vertical_merges(rows, merged)
+            visible = str(meta.visible).rsplit(".", 1)[-1] == "Visible"
+            sheets.append(Sheet(meta.name, rows, visible=visible, merged=merged))
+        wb.close()
+    except pc.PasswordError:
+        raise RegistryError(f"{path.name}: is protected with a password (encrypted), so it cannot be read. Open it in "
+                            f"Excel, remove the password and save a copy.") from None
+    except Exception as exc:  # calamine raises its own errors and plain ones for broken files
+        reason = "damaged or truncated" if not isinstance(exc, MemoryError) else "too large to read"
+        raise RegistryError(f"{path.name}: the {_FORMAT_NAMES.get(kind, kind)} file is {reason} and cannot be read. "
+                            f"{_SAVE_AS}") from None
+    if kind in ("xlsx", "xlsm"):
+        try:
+            missing = _formulas_without_value(path)
+        except Exception:  # the check is a courtesy; calamine already read the values
+            missing = {}
+        for sheet in sheets:
+            sheet.formula_rows = missing.get(sheet.name, [])
+    return sheets
+
+
+def _fill_vertical_merges(rows: list[list], merged: list) -> None:
+    """Copy the value of a cell merged downwards into the rows below it (first column of the range only).
+
+    Clerks merge an entity or a district over the rows of its products; every row then carries it.
+    Horizontal merges are left alone so a section title stays one cell.
+    """
+    for (r0, c0), (r1, _c1) in merged:
+        if r1 <= r0 or r0 >= len(rows) or c0 >= len(rows[r0]):
+            continue
+        value = rows[r0][c0]
+        for r in range(r0 + 1, min(r1, len(rows) - 1) + 1):
+            if c0 < len(rows[r]) and rows[r][c0] in ("", None):
+                rows[r][c0] = value
+
+
+_FORMAT_NAMES = {"xlsx": "Excel (.xlsx)", "xlsm": "Excel macro-enabled (.xlsm)", "xls": "Excel 97–2003 (.xls)",
+                 "ods": "LibreOffice (.ods)"}
+
+_HAS_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
+_CELL_REF = re.compile(rb'\br="[A-Z]+(\d+)"')
+_VALUE = re.compile(rb"<(?:\w+:)?v>[^<]+</(?:\w+:)?v>|<(?:\w+:)?is>")
+
+
+def _formulas_without_value(path: Path) -> dict[str, list[int]]:
+    """Sheet name -> Excel rows whose formula cells carry no cached value (a file never recalculated).
+
+    Reads the sheet XML directly and only looks at cells when the sheet has a formula at all.
+    """
+    from defusedxml import ElementTree as ET
+
+    out: dict[str, list[int]] = {}
+    with zipfile.ZipFile(path) as zf:
+        ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+              "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
+        book = ET.fromstring(zf.read("xl/workbook.xml"))
+        rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+        targets = {rel.get("Id"): rel.get("Target") for rel in rels}
+        for sheet in book.iterfind("m:sheets/m:sheet", ns):
+            target = targets.get(sheet.get(f"{{{ns['r']}}}id"))
+            if not target:
+                continue
+            member = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+            try:
+                data = zf.read(member)
+            except KeyError:
+                continue
+            if not _HAS_FORMULA.search(data):
+                continue
+            rows = set()
+            for attrs, body in _CELL.findall(data):
+                if body and _HAS_FORMULA.search(body) and not _VALUE.search(body):
+                    ref = _CELL_REF.search(attrs)
+                    if ref:
+                        rows.add(int(ref.group(1)))
+            if rows:
+                out[sheet.get("name")] = sorted(rows)
+    return out
+
+
+# --------------------------------------------------------------------------- HTML ("Save as Web Page" .xls)
+
+class _TableParser(html.parser.HTMLParser):
+    """Collects every <table> as rows of cell texts; colspan/rowspan leave empty cells so columns line up."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables: list[list[list[str]]] = []
+        self._stack: list[dict] = []
+        self._cell: list[str] | None = None
+        self._span = 1
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self._stack.append({"rows": [], "row": None, "pending": {}})
+        elif not self._stack:
+            return
+        elif tag == "tr":
+            self._close_row()
+            self._stack[-1]["row"] = []
+        elif tag in ("td", "th"):
+            self._close_cell()
+            table = self._stack[-1]
+            if table["row"] is None:
+                table["row"] = []
+            self._cell = []
+            self._span = _int(attrs.get("colspan"), 1)
+            self._rowspan = _int(attrs.get("rowspan"), 1)
+        elif tag == "br" and self._cell is not None:
+            self._cell.append(" ")
+
+    def handle_endtag(self, tag):
+        if not self._stack:
+            return
+        if tag in ("td", "th"):
+            self._close_cell()
+        elif tag == "tr":
+            self._close_row()
+        elif tag == "table":
+            self._close_row()
+            table = self._stack.pop()
+            self.tables.append(table["rows"])
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def _close_cell(self):
+        if self._cell is None or not self._stack:
+            return
+        table = self._stack[-1]
+        row = table["row"]
+        self._fill_pending(table, row)
+        col = len(row)
+        row.append(" ".join("".join(self._cell).split()))
+        for extra in range(1, self._span):
+            row.append("")
+        if self._rowspan > 1:
+            for c in range(col, col + self._span):
+                table["pending"][c] = self._rowspan - 1
+        self._cell = None
+
+    def _fill_pending(self, table, row):
+        while table["pending"].get(len(row), 0) > 0:
+            table["pending"][len(row)] -= 1
+            row.append("")
+
+    def _close_row(self):
+        self._close_cell()
+        if not self._stack:
+            return
+        table = self._stack[-1]
+        if table["row"] is not None:
+            self._fill_pending(table, table["row"])
+            table["rows"].append(table["row"])
+            table["row"] = None
+
+
+def _int(value, default):
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return default
+
+
+def _read_html(path: Path) -> list[Sheet]:
+    raw = path.read_bytes()
+    m = re.search(rb"charset\s*=\s*[\"']?([\w\-]+)", raw[:4096], re.IGNORECASE)
+    encoding = m.group(1).decode("ascii", "replace") if m else "utf-8"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    try:
+        text = raw.decode(encoding, errors="replace")
+    except LookupError:
+        text = raw.decode("utf-8", errors="replace")
+    parser = _TableParser()
+    try:
+        parser.feed(text)
+        parser.close()
+    except Exception:
+        raise RegistryError(f"{path.name}: is a web page (HTML) saved with an .xls name, and its tables cannot be "
+                            f"read. {_SAVE_AS}") from None
+    tables = [t for t in parser.tables if any(any(c for c in row) for row in t)]
+    if not tables:
+        raise RegistryError(f"{path.name}: is a web page (HTML) saved with an .xls name and holds no table. {_SAVE_AS}")
+    width = [max((len(r) for r in t), default=0) for t in tables]
+    return [Sheet(f"{path.stem}" if len(tables) == 1 else f"Bảng {i + 1}", [r + [""] * (w - len(r)) for r in t])
+            for i, (t, w) in enumerate(zip(tables, width))]
+
+
+# --------------------------------------------------------------------------- SpreadsheetML (Excel 2003 XML)
+
+_SS = "urn:schemas-microsoft-com:office:spreadsheet"
+_X = "urn:schemas-microsoft-com:office:excel"
+
+
+def _read_spreadsheetml(path: Path) -> list[Sheet]:
+    from defusedxml import ElementTree as ET
+    from defusedxml.common import DefusedXmlException
+
+    try:
+        root = ET.parse(str(path)).getroot()
+    except DefusedXmlException:
+        raise RegistryError(f"{path.name}: the XML workbook uses entity declarations, which are refused for "
+                            f"safety. {_SAVE_AS}") from None
+    except Exception:
+        raise RegistryError(f"{path.name}: is an Excel 2003 XML workbook that is damaged and cannot be read. "
+                            f"{_SAVE_AS}") from None
+    sheets = []
+    for ws in root.iter(f"{{{_SS}}}Worksheet"):
+        rows: list[list] = []
+        table = ws.find(f"{{{_SS}}}Table")
+        for row in (table.iter(f"{{{_SS}}}Row") if table is not None else ()):
+            index = _int(row.get(f"{{{_SS}}}Index"), 0)
+            while index and len(rows) < index - 1:
+                rows.append([])
+            cells: list = []
+            for cell in row.iter(f"{{{_SS}}}Cell"):
+                cidx = _int(cell.get(f"{{{_SS}}}Index"), 0)
+                while cidx and len(cells) < cidx - 1:
+                    cells.append("")
+                data = cell.find(f"{{{_SS}}}Data")
+                cells.append(_xml_value(data))
+                cells.extend([""] * _int(cell.get(f"{{{_SS}}}MergeAcross"), 0))
+            rows.append(cells)
+        width = max((len(r) for r in rows), default=0)
+        options = ws.find(f"{{{_X}}}WorksheetOptions")
+        visible = options is None or options.find(f"{{{_X}}}Visible") is None
+        sheets.append(Sheet(ws.get(f"{{{_SS}}}Name") or f"Sheet{len(sheets) + 1}",
+                            [r + [""] * (width - len(r)) for r in rows], visible=visible))
+    return sheets
+
+
+def _xml_value(data):
+    if data is None:
+        return ""
+    text = "".join(data.itertext())
+    kind = data.get(f"{{{_SS}}}Type", "String")
+    try:
+        if kind == "Number":
+            return float(text)
+        if kind == "Boolean":
+            return text.strip() in ("1", "true", "TRUE")
+        if kind == "DateTime":
+            value = dt.datetime.fromisoformat(text.strip()[:19])
+            return value.date() if value.time() == dt.time(0) else value
+    except ValueError:
+        pass
+    return text
