@@ -1,0 +1,305 @@
+"""Product identity across years (ocop_analysis.linking): exact keys, codes, fuzzy warnings, links.csv."""
+import io
+import re
+import unicodedata
+
+import pandas as pd
+import pytest
+
+from ocop_analysis import ConfigError, linking
+from ocop_analysis.linking import assign_product_ids, read_links
+
+
+def frame(rows):
+    """rows: (entity, product, district_code, year[, extra dict]); source rows numbered from 5."""
+    records = []
+    for n, r in enumerate(rows):
+        rec = {"entity_name": r[0], "product_name": r[1], "district_code": r[2], "year": r[3],
+               "product_code": None, "source_file": "dk.xlsx", "source_sheet": str(r[3]), "source_row": 5 + n}
+        if len(r) > 4:
+            rec.update(r[4])
+        records.append(rec)
+    return pd.DataFrame(records)
+
+
+def ids_of(rows, links=None):
+    ids, problems = assign_product_ids(frame(rows), links)
+    return ids.tolist(), problems
+
+
+def links_frame(*rows):
+    return pd.DataFrame(rows, columns=linking.LINK_COLUMNS)
+
+
+# --------------------------------------------------------------------------- exact keys
+
+def test_nfd_and_nfc_names_are_one_product():
+    nfc = unicodedata.normalize("NFC", "Hạt sen sấy")
+    nfd = unicodedata.normalize("NFD", "Hạt sen sấy")
+    assert nfc != nfd
+    ids, problems = ids_of([("Công ty TNHH Nam Huy", nfc, 867, 2019),
+                            (unicodedata.normalize("NFD", "Công ty TNHH Nam Huy"), nfd, 867, 2022)])
+    assert ids[0] == ids[1]
+    assert problems == []
+
+
+@pytest.mark.parametrize("old, new", [
+    ("HTX Nông nghiệp Mỹ Xương", "Hợp tác xã Nông nghiệp Mỹ Xương"),
+    ("Cty TNHH Ecolotus Việt Nam", "Công ty TNHH Ecolotus Việt Nam"),
+    ("Hộ kinh doanh Trần Văn Tư", "HKD Trần Văn Tư"),
+])
+def test_entity_type_spellings_are_one_entity(old, new):
+    ids, problems = ids_of([(old, "Xoài cát Hòa Lộc", 873, 2019), (new, "Xoài cát Hòa Lộc", 873, 2022)])
+    assert ids[0] == ids[1]
+    assert problems == []
+
+
+def test_case_spacing_punctuation_and_diacritics_are_folded():
+    ids, _ = ids_of([("HTX Quýt hồng Lai Vung", "Quýt hồng Lai Vung", 876, 2019),
+                     ("  htx  QUÝT HỒNG lai vung.", "Quyt hong - Lai Vung", 876, 2022)])
+    assert ids[0] == ids[1]
+
+
+def test_product_moved_district_keeps_its_id():
+    ids, problems = ids_of([("Cơ sở Bánh phồng Sa Đéc", "Bánh phồng tôm", 867, 2019),
+                            ("Cơ sở Bánh phồng Sa Đéc", "Bánh phồng tôm", 877, 2022)])
+    assert ids[0] == ids[1]
+    assert problems == []
+
+
+def test_different_products_of_one_entity_get_different_ids():
+    ids, problems = ids_of([("HTX Mỹ Xương", "Xoài cát Hòa Lộc", 873, 2019),
+                            ("HTX Mỹ Xương", "Xoài sấy dẻo", 873, 2019)])
+    assert ids[0] != ids[1]
+    assert problems == []
+
+
+def test_id_is_readable_stable_and_independent_of_row_order():
+    rows = [("HTX Mỹ Xương", "Xoài cát Hòa Lộc", 873, 2019), ("Cty A", "Nem", 876, 2020),
+            ("Hợp tác xã Mỹ Xương", "Xoài cát Hoà Lộc", 873, 2022), ("Cty A", "Nem", 876, 2023)]
+    ids, _ = ids_of(rows)
+    again, _ = ids_of(list(reversed(rows)))
+    assert ids == list(reversed(again))
+    assert all(re.fullmatch(r"P-[0-9a-f]{10}", i) for i in ids)
+    assert ids_of(rows)[0] == ids  # same input, same ids on every run
+
+
+def test_id_follows_the_earliest_name_when_newer_years_are_added():
+    first, _ = ids_of([("Cơ sở Ba Hưng", "Bánh tráng sữa", 867, 2019)])
+    both, _ = ids_of([("Cơ sở Ba Hưng", "Bánh tráng sữa", 867, 2019),
+                      ("Công ty TNHH Ba Hưng", "Bánh tráng sữa", 867, 2022)])
+    assert both == [first[0], first[0]]
+
+
+def test_index_of_the_input_is_kept():
+    df = frame([("Cty A", "Nem", 876, 2020), ("Cty B", "Nem", 876, 2020)])
+    df.index = [10, 42]
+    ids, _ = assign_product_ids(df)
+    assert list(ids.index) == [10, 42]
+    assert str(ids.dtype) == "string"
+
+
+def test_empty_frame():
+    ids, problems = assign_product_ids(frame([]).reindex(columns=["entity_name", "product_name",
+                                                                   "district_code", "year"]))
+    assert len(ids) == 0 and problems == []
+
+
+# --------------------------------------------------------------------------- product codes
+
+def test_registry_code_wins_and_links_the_uncoded_rows_of_that_name():
+    ids, _ = ids_of([("Cty TNHH Nam Huy", "Hạt sen sấy", 867, 2019),
+                     ("Công ty TNHH Nam Huy", "Hạt sen sấy", 867, 2023, {"product_code": "83-832-28882-2-2022"})])
+    assert ids == ["83-832-28882-2-2022", "83-832-28882-2-2022"]
+
+
+def test_one_code_joins_two_names():
+    code = {"product_code": "83-866-00001-1-2021"}
+    ids, _ = ids_of([("Cty A", "Trà sen", 866, 2021, code), ("Cty A", "Trà ướp sen Tháp Mười", 866, 2024, code)])
+    assert ids == ["83-866-00001-1-2021"] * 2
+
+
+# --------------------------------------------------------------------------- fuzzy
+
+def test_entity_renamed_with_the_same_name_after_its_type_is_linked():
+    ids, problems = ids_of([("Cơ sở Ba Hưng", "Bánh tráng sữa", 867, 2019),
+                            ("Công ty TNHH Ba Hưng", "Bánh tráng sữa", 867, 2022)])
+    assert ids[0] == ids[1]
+    assert problems == []
+
+
+def test_word_order_only_is_linked_without_warning():
+    ids, problems = ids_of([("HTX Ong mật U Minh", "Mật ong hoa tràm U Minh", 872, 2019),
+                            ("HTX Ong mật U Minh", "Mật ong U Minh hoa tràm", 872, 2022)])
+    assert ids[0] == ids[1]
+    assert problems == []
+
+
+def test_probable_but_uncertain_match_warns_and_does_not_link():
+    # one letter in a 14-letter name: token_sort_ratio 92.9, between POSSIBLE_SCORE and LINK_SCORE
+    ids, problems = ids_of([("Cty A", "Bánh tráng sữa", 870, 2019), ("Cty A", "Bánh tránh sữa", 870, 2022)])
+    assert ids[0] != ids[1]
+    assert len(problems) == 1
+    p = problems[0]
+    assert set(p) >= {"file", "sheet", "row", "column", "value", "problem", "message"}
+    assert p["problem"] == "possible_link"
+    assert (p["file"], p["sheet"], p["row"], p["value"]) == ("dk.xlsx", "2022", 6, "Bánh tránh sữa")
+    # names both rows and tells the analyst what to write
+    assert "dk.xlsx, sheet 2019, row 5" in p["message"] and "dk.xlsx, sheet 2022, row 6" in p["message"]
+    assert "Cty A,Bánh tráng sữa,Cty A,Bánh tránh sữa,confirm" in p["message"]
+
+
+def test_one_name_inside_the_other_warns():
+    _, problems = ids_of([("Cty TNHH Nam Huy", "Hạt sen sấy", 867, 2019),
+                          ("Cty TNHH Nam Huy", "Hạt sen sấy giòn", 867, 2022)])
+    assert [p["problem"] for p in problems] == ["possible_link"]
+
+
+def test_names_whose_numbers_differ_are_never_linked():
+    ids, problems = ids_of([("HTX Gạo Lấp Vò", "Gạo ST25", 875, 2019), ("HTX Gạo Lấp Vò", "Gạo ST24", 875, 2022),
+                            ("HTX Gạo Lấp Vò", "Bánh phồng tôm 200g", 875, 2020),
+                            ("HTX Gạo Lấp Vò", "Bánh phồng tôm 500g", 875, 2023)])
+    assert ids[0] != ids[1] and ids[2] != ids[3]
+    assert len(problems) == 2
+
+
+def test_names_evaluated_in_the_same_year_are_different_products():
+    ids, problems = ids_of([("Cty A", "Bánh tráng sữa", 870, 2020), ("Cty A", "Bánh tránh sữa", 870, 2020)])
+    assert ids[0] != ids[1]
+    assert problems == []
+
+
+def test_revocation_rows_do_not_count_as_an_evaluation_year():
+    ids, problems = ids_of([("Cty A", "Bánh tráng sữa", 870, 2019),
+                            ("Cty A", "Bánh tránh sữa", 870, 2019, {"revoked_on": pd.Timestamp("2023-02-10")}),
+                            ("Cty A", "Bánh tráng sữa", 870, 2019, {"revoked_on": pd.Timestamp("2023-02-10")})])
+    assert ids[0] == ids[2] != ids[1]
+    assert len(problems) == 1
+
+
+def test_renamed_entity_with_a_longer_name_warns_across_entities_in_one_district():
+    ids, problems = ids_of([("Cơ sở Ba Hưng", "Bánh tráng sữa", 867, 2019),
+                            ("Công ty TNHH Thực phẩm Ba Hưng", "Bánh tráng sữa", 867, 2022)])
+    assert ids[0] != ids[1]
+    assert [p["problem"] for p in problems] == ["possible_link"]
+
+
+def test_unrelated_entities_with_the_same_product_name_neither_link_nor_warn():
+    ids, problems = ids_of([("HTX Tân Thuận", "Bánh phồng tôm", 867, 2019),
+                            ("Cơ sở Hai Lúa", "Bánh phồng tôm", 867, 2022)])
+    assert ids[0] != ids[1]
+    assert problems == []
+
+
+def test_same_names_in_other_districts_are_not_compared_across_entities():
+    _, problems = ids_of([("Cơ sở Ba Hưng", "Bánh tráng sữa", 867, 2019),
+                          ("Công ty TNHH Thực phẩm Ba Hưng", "Bánh tráng sữa", 877, 2022)])
+    assert problems == []
+
+
+def test_fuzzy_matching_compares_within_blocks_not_all_pairs(monkeypatch):
+    calls = []
+    real = linking._judge
+    monkeypatch.setattr(linking, "_judge", lambda a, b: calls.append(1) or real(a, b))
+    words = ["banh", "keo", "tra", "mat", "nem", "gao", "xoai", "kho", "mam", "hat"]
+    rows = []
+    for e in range(300):  # 300 entities × 5 products = 1,500 names in 12 districts
+        for p in range(5):
+            rows.append((f"HTX số {e}", f"{words[(e + p) % 10]} loại {e} kiểu {p}", 866 + e % 12, 2019 + p))
+    ids, _ = ids_of(rows)
+    assert len(set(ids)) == 1500
+    all_pairs = 1500 * 1499 // 2
+    assert len(calls) < all_pairs / 20
+
+
+# --------------------------------------------------------------------------- links.csv
+
+def test_confirm_in_links_joins_a_renamed_product():
+    rows = [("Cơ sở Ba Hưng", "Bánh tráng sữa", 867, 2019),
+            ("Công ty TNHH Thực phẩm Ba Hưng", "Bánh tráng sữa Ba Hưng", 877, 2022)]
+    ids, _ = ids_of(rows)
+    assert ids[0] != ids[1]
+    links = links_frame(("CƠ SỞ BA HƯNG", "banh trang sua", "Cty TNHH Thực phẩm Ba Hưng", "Bánh tráng sữa Ba Hưng",
+                         "confirm", "same owner, renamed 2021 (phone call 3/2025)"))
+    ids, problems = ids_of(rows, links)
+    assert ids[0] == ids[1]
+    assert problems == []
+
+
+def test_confirm_removes_the_warning_and_split_keeps_products_apart():
+    rows = [("Cty A", "Bánh tráng sữa", 870, 2019), ("Cty A", "Bánh tránh sữa", 870, 2022)]
+    confirm = links_frame(("Cty A", "Bánh tráng sữa", "Cty A", "Bánh tránh sữa", "confirm", "typo in 2022 list"))
+    ids, problems = ids_of(rows, confirm)
+    assert ids[0] == ids[1] and problems == []
+    split = links_frame(("Cty A", "Bánh tránh sữa", "Cty A", "Bánh tráng sữa", "split", "two products"))
+    ids, problems = ids_of(rows, split)
+    assert ids[0] != ids[1] and problems == []
+
+
+def test_split_overrides_an_automatic_link():
+    rows = [("HTX Ong mật U Minh", "Mật ong hoa tràm U Minh", 872, 2019),
+            ("HTX Ong mật U Minh", "Mật ong U Minh hoa tràm", 872, 2022)]
+    split = links_frame(("HTX Ong mật U Minh", "Mật ong hoa tràm U Minh", "HTX Ong mật U Minh",
+                         "Mật ong U Minh hoa tràm", "split", "two honeys"))
+    ids, _ = ids_of(rows, split)
+    assert ids[0] != ids[1]
+
+
+def test_links_naming_products_not_in_the_data_are_ignored():
+    links = links_frame(("Cty Z", "Không có", "Cty Y", "Cũng không", "confirm", "from another province"))
+    ids, problems = ids_of([("Cty A", "Nem", 876, 2020)], links)
+    assert len(ids) == 1 and problems == []
+
+
+LINKS_CSV = """# data/links.csv — analyst's decisions on product identity
+# entity_a,product_a: one name as written; entity_b,product_b: the other
+entity_a,product_a,entity_b,product_b,action,reason
+Cty A,Bánh tráng sữa,Cty A,Bánh tránh sữa,confirm,typo in the 2022 list
+"Cơ sở Ba Hưng, Sa Đéc",Bánh tráng,Công ty TNHH Ba Hưng,Bánh tráng,Xác nhận,renamed
+Cty B,Trà sen,Cty B,Trà tim sen,SPLIT,two products
+"""
+
+
+def test_read_links_parses_comments_quotes_and_vietnamese_actions(tmp_path):
+    path = tmp_path / "links.csv"
+    path.write_text(LINKS_CSV, encoding="utf-8-sig")
+    links = read_links(path)
+    assert list(links.columns[:6]) == linking.LINK_COLUMNS
+    assert links["action"].tolist() == ["confirm", "confirm", "split"]
+    assert links["entity_a"].tolist()[1] == "Cơ sở Ba Hưng, Sa Đéc"
+    assert links["line"].tolist() == [4, 5, 6]
+    ids, problems = assign_product_ids(frame([("Cty A", "Bánh tráng sữa", 870, 2019),
+                                              ("Cty A", "Bánh tránh sữa", 870, 2022)]), path)
+    assert ids.nunique() == 1 and problems == []
+
+
+@pytest.mark.parametrize("text, message", [
+    ("entity_a,product_a,entity_b,product_b,action,reason\nA,x,B,y,merge,because\n", r"line 2: action 'merge'"),
+    ("entity_a,product_a,entity_b,product_b,action\nA,x,B,y,confirm\n", r"missing column\(s\) reason"),
+    ("entity_a,product_a,entity_b,product_b,action,reason\nA,x,B,y,confirm,\n", r"line 2: reason is empty"),
+    ("entity_a,product_a,entity_b,product_b,action,reason\n# c\nA,,B,y,split,r\n", r"line 3: product_a is empty"),
+    ("# only a comment\n", r"no header"),
+])
+def test_read_links_rejects_bad_files_with_the_line(tmp_path, text, message):
+    path = tmp_path / "links.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        read_links(path)
+
+
+def test_read_links_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        read_links(tmp_path / "nope.csv")
+
+
+def test_read_links_from_a_stream():
+    links = read_links(io.StringIO("entity_a,product_a,entity_b,product_b,action,reason\n"))
+    assert links.empty
+
+
+def test_repository_links_file_is_valid():
+    from ocop_analysis import paths
+
+    path = paths.DATA_DIR / "links.csv"
+    assert path.is_file()
+    read_links(path)
