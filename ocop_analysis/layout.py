@@ -310,7 +310,8 @@ def _classify_rows(rows: list[list], start: int, cols: dict[str, int], header_ke
         width = len(row)
         product = row[pcol] if pcol is not None and pcol < width else ""
         has_detail = any(c < width and not _blank(row[c]) for c in detail_cols)
-        if not footer and not _blank(product) and has_detail and fold(product) not in header_keys:
+        pkey = fold(product) if not _blank(product) else ""
+        if not footer and pkey and has_detail and pkey not in header_keys and not _SUBTOTAL.match(pkey):
             kinds.append("data")
             data_idx.append(r)
             sec_district.append(district)
@@ -334,7 +335,7 @@ def _classify_rows(rows: list[list], start: int, cols: dict[str, int], header_ke
             footer = True
             kinds.append("signature")
             continue
-        if (_SUBTOTAL.match(first_key) or _SUBTOTAL.match(key)) and not _entity_present(row, cols):
+        if _SUBTOTAL.match(first_key) and (not pkey or _SUBTOTAL.match(pkey)):
             kinds.append("subtotal")
             continue
         if sum(1 for _, v in values if isinstance(v, str) and match_header(v)) >= 2:

@@ -140,11 +140,13 @@ def _read_file(path: Path, sheets: list, problems: list, ev_parts: list, rev_par
             problems.append(_problem(name, sheet.name, None, "header", None, "legacy_encoding",
                                      f"Sheet '{sheet.name}': the header is typed in the old TCVN3 (.VnTime) encoding; "
                                      f"it was read by converting it to Unicode."))
-        if sheet.formula_rows:
-            first = sheet.formula_rows[0]
+        if sheet.formula_cells:
+            first, col = sheet.formula_cells[0]
+            rows_hit = sorted({r for r, _ in sheet.formula_cells})
+            column = next((c for c, j in lay.columns.items() if j == col), None)
             problems.append(_problem(
-                name, sheet.name, first, None, None, "formula_without_value",
-                f"Sheet '{sheet.name}', row {first}: {len(sheet.formula_rows)} row(s) hold formulas with no saved "
+                name, sheet.name, first, column, None, "formula_without_value",
+                f"Sheet '{sheet.name}', row {first}: {len(rows_hit)} row(s) hold formulas with no saved "
                 f"result (the file was never recalculated); those cells were read as empty. Open the file in Excel, "
                 f"let it recalculate, and save it."))
         frame = lay.data
@@ -460,7 +462,7 @@ def _truthy(value) -> bool:
 
 def _district_from_address(address, province: str):
     """The district named in an address: '…, phường 4, thành phố Cao Lãnh' → 'thành phố Cao Lãnh'."""
-    if address is None:
+    if not isinstance(address, str):
         return None
     for part in reversed(re.split(r"[,;\-–]", address)):
         part = part.strip()
@@ -476,8 +478,8 @@ def _split_entity_from_product(out: pd.DataFrame, raw: pd.DataFrame) -> None:
         return
 
     def split(name):
-        if name is None:
-            return name, None
+        if not isinstance(name, str):
+            return None, None
         m = re.match(r"^(.*\S)\s*\(([^()]+)\)\s*$", name)
         if m and entity_type(m.group(2)) != "other":
             return m.group(1), m.group(2)

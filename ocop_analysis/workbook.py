@@ -3,8 +3,9 @@
 Every spreadsheet is read with python-calamine (.xlsx, .xlsm, .xls, .ods). Two
 traps of real offices are recognised by their first bytes rather than their
 extension: an ".xls" that is an HTML page or an Excel 2003 XML (SpreadsheetML)
-export. Both are read here with the standard library (``html.parser`` and
-defusedxml), because neither lxml nor html5lib is a dependency of the kit.
+export. SpreadsheetML is read here with defusedxml. HTML is refused with a
+RegistryError that says what the file is and how to convert it: pandas.read_html
+would need lxml or html5lib, which are not dependencies of the kit.
 
 A file that cannot be read raises :class:`RegistryError` with one plain sentence
 naming the file and the reason; a parser's own traceback never reaches the user.
@@ -16,7 +17,6 @@ rows and columns).
 from __future__ import annotations
 
 import datetime as dt
-import html.parser
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -42,8 +42,8 @@ class Sheet:
     name: str
     rows: list[list] = field(default_factory=list)
     visible: bool = True
-    # Excel rows holding a formula whose cached value is missing (only known for .xlsx/.xlsm).
-    formula_rows: list[int] = field(default_factory=list)
+    # (Excel row, 0-based column) of formula cells whose cached value is missing (.xlsx/.xlsm only), sorted.
+    formula_cells: list[tuple[int, int]] = field(default_factory=list)
     # merged ranges ((first_row, first_col), (last_row, last_col)), 0-based, where the format gives them
     merged: list = field(default_factory=list)
 
@@ -157,8 +157,11 @@ def read_workbook(path: str | Path) -> Workbook:
     path = Path(path)
     kind = sniff(path)
     if kind == "html":
-        sheets = _read_html(path)
-    elif kind == "spreadsheetml":
+        # Decision: no HTML parsing. pandas.read_html needs lxml or html5lib, which the kit does not depend
+        # on, and a web page loses the cell types; the clerk's one-step fix is reliable.
+        raise RegistryError(f"{path.name}: is a web page (HTML table) saved with a spreadsheet name, not a real "
+                            f"workbook. Open it in Excel or LibreOffice Calc and use Save As › Excel workbook (.xlsx).")
+    if kind == "spreadsheetml":
         sheets = _read_spreadsheetml(path)
     else:
         sheets = _read_calamine(path, kind)
@@ -198,7 +201,7 @@ def _read_calamine(path: Path, kind: str) -> list[Sheet]:
         except Exception:  # the check is a courtesy; calamine already read the values
             missing = {}
         for sheet in sheets:
-            sheet.formula_rows = missing.get(sheet.name, [])
+            sheet.formula_cells = missing.get(sheet.name, [])
     return sheets
 
 
@@ -222,12 +225,12 @@ _FORMAT_NAMES = {"xlsx": "Excel (.xlsx)", "xlsm": "Excel macro-enabled (.xlsm)",
 
 _HAS_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
-_CELL_REF = re.compile(rb'\br="[A-Z]+(\d+)"')
+_CELL_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>[^<]+</(?:\w+:)?v>|<(?:\w+:)?is>")
 
 
-def _formulas_without_value(path: Path) -> dict[str, list[int]]:
-    """Sheet name -> Excel rows whose formula cells carry no cached value (a file never recalculated).
+def _formulas_without_value(path: Path) -> dict[str, list[tuple[int, int]]]:
+    """Sheet name -> (Excel row, 0-based column) of formula cells with no cached value (never recalculated).
 
     Reads the sheet XML directly and only looks at cells when the sheet has a formula at all.
     """
@@ -251,126 +254,22 @@ def _formulas_without_value(path: Path) -> dict[str, list[int]]:
                 continue
             if not _HAS_FORMULA.search(data):
                 continue
-            rows = set()
+            cells = set()
             for attrs, body in _CELL.findall(data):
                 if body and _HAS_FORMULA.search(body) and not _VALUE.search(body):
                     ref = _CELL_REF.search(attrs)
                     if ref:
-                        rows.add(int(ref.group(1)))
-            if rows:
-                out[sheet.get("name")] = sorted(rows)
+                        cells.add((int(ref.group(2)), _column_index(ref.group(1).decode())))
+            if cells:
+                out[sheet.get("name")] = sorted(cells)
     return out
 
 
-# --------------------------------------------------------------------------- HTML ("Save as Web Page" .xls)
-
-class _TableParser(html.parser.HTMLParser):
-    """Collects every <table> as rows of cell texts; colspan/rowspan leave empty cells so columns line up."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.tables: list[list[list[str]]] = []
-        self._stack: list[dict] = []
-        self._cell: list[str] | None = None
-        self._span = 1
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "table":
-            self._stack.append({"rows": [], "row": None, "pending": {}})
-        elif not self._stack:
-            return
-        elif tag == "tr":
-            self._close_row()
-            self._stack[-1]["row"] = []
-        elif tag in ("td", "th"):
-            self._close_cell()
-            table = self._stack[-1]
-            if table["row"] is None:
-                table["row"] = []
-            self._cell = []
-            self._span = _int(attrs.get("colspan"), 1)
-            self._rowspan = _int(attrs.get("rowspan"), 1)
-        elif tag == "br" and self._cell is not None:
-            self._cell.append(" ")
-
-    def handle_endtag(self, tag):
-        if not self._stack:
-            return
-        if tag in ("td", "th"):
-            self._close_cell()
-        elif tag == "tr":
-            self._close_row()
-        elif tag == "table":
-            self._close_row()
-            table = self._stack.pop()
-            self.tables.append(table["rows"])
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-
-    def _close_cell(self):
-        if self._cell is None or not self._stack:
-            return
-        table = self._stack[-1]
-        row = table["row"]
-        self._fill_pending(table, row)
-        col = len(row)
-        row.append(" ".join("".join(self._cell).split()))
-        for extra in range(1, self._span):
-            row.append("")
-        if self._rowspan > 1:
-            for c in range(col, col + self._span):
-                table["pending"][c] = self._rowspan - 1
-        self._cell = None
-
-    def _fill_pending(self, table, row):
-        while table["pending"].get(len(row), 0) > 0:
-            table["pending"][len(row)] -= 1
-            row.append("")
-
-    def _close_row(self):
-        self._close_cell()
-        if not self._stack:
-            return
-        table = self._stack[-1]
-        if table["row"] is not None:
-            self._fill_pending(table, table["row"])
-            table["rows"].append(table["row"])
-            table["row"] = None
-
-
-def _int(value, default):
-    try:
-        return max(1, int(value))
-    except (TypeError, ValueError):
-        return default
-
-
-def _read_html(path: Path) -> list[Sheet]:
-    raw = path.read_bytes()
-    m = re.search(rb"charset\s*=\s*[\"']?([\w\-]+)", raw[:4096], re.IGNORECASE)
-    encoding = m.group(1).decode("ascii", "replace") if m else "utf-8"
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    try:
-        text = raw.decode(encoding, errors="replace")
-    except LookupError:
-        text = raw.decode("utf-8", errors="replace")
-    parser = _TableParser()
-    try:
-        parser.feed(text)
-        parser.close()
-    except Exception:
-        raise RegistryError(f"{path.name}: is a web page (HTML) saved with an .xls name, and its tables cannot be "
-                            f"read. {_SAVE_AS}") from None
-    tables = [t for t in parser.tables if any(any(c for c in row) for row in t)]
-    if not tables:
-        raise RegistryError(f"{path.name}: is a web page (HTML) saved with an .xls name and holds no table. {_SAVE_AS}")
-    width = [max((len(r) for r in t), default=0) for t in tables]
-    return [Sheet(f"{path.stem}" if len(tables) == 1 else f"Bảng {i + 1}", [r + [""] * (w - len(r)) for r in t])
-            for i, (t, w) in enumerate(zip(tables, width))]
+def _column_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
 
 
 # --------------------------------------------------------------------------- SpreadsheetML (Excel 2003 XML)
@@ -414,6 +313,13 @@ def _read_spreadsheetml(path: Path) -> list[Sheet]:
         sheets.append(Sheet(ws.get(f"{{{_SS}}}Name") or f"Sheet{len(sheets) + 1}",
                             [r + [""] * (width - len(r)) for r in rows], visible=visible))
     return sheets
+
+
+def _int(value, default: int) -> int:
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return default
 
 
 def _xml_value(data):
