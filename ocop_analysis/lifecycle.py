@@ -180,7 +180,8 @@ def build_products(reg, as_of=None) -> pd.DataFrame:
         "group": g["group"].last(), "latest_year": last["year"], "latest_stars": last["stars"],
         "evaluations": g.size(),
     })
-    cg = certs.sort_values(["product_id", "issued", "order"]).groupby("product_id")
+    every = results[results["certified"]].rename(columns={"year": "cohort", "when": "issued"})
+    cg = every.sort_values(["product_id", "issued", "order"]).groupby("product_id")
     first, newest = cg.head(1).set_index("product_id"), cg.tail(1).set_index("product_id")
     out["first_year"] = first["cohort"]
     out["first_stars"] = first["stars"]
@@ -242,7 +243,7 @@ def cohort_members(reg, as_of=None) -> pd.DataFrame:
     window, certified or failed), reevaluated_on (its date), recertified, stars_after (the last
     certificate in the window); superseded (a newer certificate before the window opened, e.g.
     an upgrade); failed, lapsed (due, not re-evaluated, not superseded), pending (not due, not
-    re-evaluated yet); revoked, revoked_on, revocation_reason; outcome (one of ``OUTCOMES``).
+    re-evaluated yet, not revoked); revoked, revoked_on, revocation_reason; outcome (one of ``OUTCOMES``).
     """
     as_of = _as_of(reg, as_of)
     results = _results(reg, as_of)
@@ -268,10 +269,10 @@ def cohort_members(reg, as_of=None) -> pd.DataFrame:
     m["due"] = m["valid_until"] <= as_of
     m["failed"] = m["reevaluated"] & ~m["recertified"]
     m["lapsed"] = m["due"] & ~m["reevaluated"] & ~m["superseded"]
-    m["pending"] = ~m["due"] & ~m["reevaluated"] & ~m["superseded"]
     revs = _revocations(reg, certs, as_of).rename(columns={"reason": "revocation_reason"})
     m = m.merge(revs, on=key, how="left", indicator=True)
     m["revoked"] = m.pop("_merge").eq("both")
+    m["pending"] = ~m["due"] & ~m["reevaluated"] & ~m["superseded"] & ~m["revoked"]
     m["outcome"] = pd.Categorical(_outcome(m), categories=OUTCOMES)
     cols = ["product_id", "cohort", "stars", "issued", "valid_until", "valid_until_estimated", "product_name",
             "entity_name", "district_code", "district", "due", "reevaluated", "reevaluated_on", "recertified",
@@ -302,7 +303,7 @@ def reevaluation_rates(reg, as_of=None, *, cohorts=None) -> pd.DataFrame:
     recertified / recognized, upgraded / same / downgraded (stars of the new certificate vs the
     cohort's), failed (re-evaluated, not certified), lapsed (due, not re-evaluated), revoked (on a
     revocation list; overlaps failed and lapsed), superseded (replaced by a newer certificate
-    before the window, e.g. an upgrade), pending (not due, not yet re-evaluated).
+    before the window, e.g. an upgrade), pending (not due, not yet re-evaluated, not revoked).
     ``cohorts``: the years to keep (default: all), each listed even when empty.
     """
     m = cohort_members(reg, as_of)
@@ -461,7 +462,8 @@ def transitions(reg, as_of=None) -> pd.DataFrame:
     """
     as_of = _as_of(reg, as_of)
     results = _results(reg, as_of)
-    certs = _certificates(results)[["product_id", "issued", "valid_until", "stars"]]
+    certs = results[results["certified"]].rename(columns={"when": "issued"})[
+        ["product_id", "issued", "valid_until", "stars"]]
     left = results[["product_id", "when", "stars", "certified"]].sort_values("when")
     right = certs.rename(columns={"stars": "stars_before"}).sort_values("issued")
     pairs = pd.merge_asof(left, right, left_on="when", right_on="issued", by="product_id",
