@@ -32,7 +32,7 @@ from . import reference
 
 __all__ = [
     "district_breakdown", "district_totals", "star_distribution", "national_benchmark",
-    "score_bands", "upgrade_candidates", "select", "latest_results",
+    "score_bands", "upgrade_candidates", "select", "latest_results", "breakdown_table", "distribution_table",
 ]
 
 TOTAL_LABEL = "Toàn tỉnh"  # the all-districts row's district name (data is in Vietnamese, like the names)
@@ -297,3 +297,74 @@ def upgrade_candidates(evaluations: pd.DataFrame, within: float = 5, *, province
             "year", "stars", "score", "next_stars", "next_min_score", "points_needed", "decision_no",
             "valid_until"]
     return out[cols].reset_index(drop=True)
+
+
+# ---- tables for reading ----------------------------------------------------------------------
+
+def _labels(lang: str):
+    from .charts.theme import label, star_label  # labels live with the chart theme (one label table)
+
+    return label, star_label
+
+
+def breakdown_table(table: pd.DataFrame, *, lang: str = "vi") -> pd.DataFrame:
+    """A district_breakdown as a table to read: one row per district (+ total), one column per
+    category ("3 sao", … or group names), then the district total.
+
+    >>> breakdown_table(district_breakdown(ev, by="stars"))  # doctest: +SKIP
+    """
+    label, star_label = _labels(lang)
+    by = "stars" if "stars" in table.columns else "group"
+    t = table.copy()
+    t["_name"] = t["district"].where(~t["is_total"], label("total", lang))
+    if by == "stars":
+        t["_col"] = t["stars"].map(lambda s: star_label(s, lang))
+        cols = [star_label(s, lang) for s in sorted(t["stars"].dropna().unique())]
+    else:
+        names = reference.group_names(lang)
+        t["_col"] = t["group"].map(lambda g: "?" if pd.isna(g) else names.get(int(g), str(g)))
+        cols = [names[g] for g in sorted(names)] + (["?"] if t["group"].isna().any() else [])
+    wide = t.pivot_table(index=["order", "_name"], columns="_col", values="count", aggfunc="sum", sort=True)
+    wide = wide.reindex(columns=[c for c in cols if c in wide.columns]).fillna(0).astype(int)
+    wide["Tổng" if lang == "vi" else "Total"] = wide.sum(axis=1)
+    wide.index = wide.index.get_level_values("_name")
+    wide.index.name = label("district", lang)
+    wide.columns.name = None
+    return wide
+
+
+def distribution_table(dist: pd.DataFrame, *, by: str | None = None, lang: str = "vi") -> pd.DataFrame:
+    """A star_distribution as a table to read: counts per star, the total, then shares in % (1 decimal).
+    National benchmark rows are labelled with their date."""
+    label, star_label = _labels(lang)
+    t = dist.copy()
+    if by is None:
+        key = pd.Series("registry", index=t.index)
+        reg_name = label("total", lang)
+    else:
+        key = t[by if by != "district" else "district_code"].astype("string")
+        reg_name = None
+    nat = t["source"] == "national"
+    if by == "group":
+        names = reference.group_names(lang)
+        key = t["group"].map(lambda g: names.get(int(g)) if pd.notna(g) else pd.NA).astype("string")
+    elif by == "district":
+        key = t["label"].astype("string")
+    elif by is None:
+        key = key.where(nat, reg_name)
+    bench = t.loc[nat, "benchmark_as_of"].astype(str)
+    bench_name = (t.loc[nat, "label"] if lang == "vi"
+                  else bench.map(lambda d: f"Nationwide ({pd.Timestamp(d).strftime('%b %Y')})"))
+    key = key.where(~nat, bench_name)
+    t["_row"] = key
+    t["_order"] = range(len(t))
+    first = t.groupby("_row", sort=False)["_order"].min()
+    counts = t.pivot_table(index="_row", columns="stars", values="count", aggfunc="sum").reindex(first.index)
+    shares = t.pivot_table(index="_row", columns="stars", values="share", aggfunc="sum").reindex(first.index)
+    out = counts.fillna(0).astype(int)
+    out.columns = [star_label(s, lang) for s in out.columns]
+    out["Tổng" if lang == "vi" else "Total"] = t.groupby("_row", sort=False)["total"].first()
+    for s in shares.columns:
+        out[f"% {star_label(s, lang)}"] = (shares[s] * 100).round(1)
+    out.index.name = label(by, lang) if by in ("year", "group", "district") else None
+    return out
