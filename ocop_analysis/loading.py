@@ -37,6 +37,7 @@ REVOCATION_COLUMNS = ["product_id", "product_name", "entity_name", "district_cod
 CORRECTION_COLUMNS = ["correction", "file", "sheet", "row", "column", "old_value", "new_value", "reason"]
 
 _PROVINCE_NAMES = {"dong-thap": "Đồng Tháp"}
+_DECISION_OF = {"1048": "1048/2019", "148": "148/2023"}
 _TRUTHY = {"x", "co", "1", "yes", "y", "true", "dat", "de xuat", "tiem nang", "v"}
 _TRUTHY_SIGNS = set("✓✔☑√✗xX")
 _TEXT_COLUMNS = ("product_name", "entity_name", "address", "commune", "product_code")
@@ -101,7 +102,7 @@ def load_registry(paths, province: str = reference.DEFAULT_PROVINCE, *, correcti
 
     evaluations = schema.coerce_evaluations(ev[list(schema.EVALUATION_COLUMNS)].reset_index(drop=True))
     revocations = _revocation_frame(rev)
-    problem_frame = schema.problems_frame(problems)
+    problem_frame = _sorted_problems(schema.problems_frame(problems), sheets)
     sources = _sources(sheets, evaluations, revocations, problem_frame)
     as_of_date = pd.Timestamp(as_of).date() if as_of is not None else None
     return Registry(evaluations=evaluations, problems=problem_frame, sources=sources, revocations=revocations,
@@ -199,6 +200,12 @@ def _problem(file, sheet, row, column, value, code, message) -> dict:
 
 def _where(sheet, row) -> str:
     return f"Sheet '{sheet}', row {row}"
+
+
+def _show(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _district_label(code: int, province: str) -> str:
@@ -323,7 +330,7 @@ def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
            lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: score '{v}' is not a number; "
                         f"the row was loaded without a score.")
     report(~rejected & (score_status == "range"), "score_out_of_range", "score", score_raw,
-           lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: score {v} is outside 0–100; "
+           lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: score {_show(v)} is outside 0–100; "
                         f"the row was loaded without a score.")
     _score_star_mismatch(out, rejected, problems)
 
@@ -380,7 +387,8 @@ def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
     out["group_name"] = out["group"].map(lambda g: gnames.get(g) if g is not None else None)
     report(~rejected & (gstatus == "unknown"), "unknown_group", "group", group_text,
            lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: product group '{v}' is not "
-                        f"one of the six OCOP groups (taxonomy {tax.at[i]}); the row was loaded without a group.")
+                        f"one of the six OCOP product groups of Decision {_DECISION_OF[tax.at[i]]}; the row was loaded without "
+                        f"a group.")
 
     # --- the rest
     out["entity_type"] = map_unique(out["entity_name"], lambda e: None if e is None else entity_type(e))
@@ -712,6 +720,21 @@ def _drop_duplicates(ev: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
 
 
 # --------------------------------------------------------------------------- accounting
+
+def _sorted_problems(problems: pd.DataFrame, sheets) -> pd.DataFrame:
+    """In reading order: file, sheet, row (file-level problems first)."""
+    if problems.empty:
+        return problems
+    order = {(f, lay.sheet): i for i, (f, lay) in enumerate(sheets)}
+    files = {f: i for i, (f, _) in enumerate(sheets)}
+    key = pd.DataFrame({
+        "f": problems["file"].map(lambda f: files.get(f, -1)),
+        "s": [order.get((f, s), -1) for f, s in zip(problems["file"], problems["sheet"])],
+        "r": problems["row"].fillna(0).astype("int64")}, index=problems.index)
+    idx = key.sort_values(["f", "s", "r"], kind="stable").index
+    return problems.loc[idx].reset_index(drop=True)
+
+
 
 def _sources(sheets, evaluations: pd.DataFrame, revocations: pd.DataFrame, problems: pd.DataFrame) -> pd.DataFrame:
     loaded = pd.concat([evaluations[["source_file", "source_sheet"]], revocations[["source_file", "source_sheet"]]])

@@ -1,0 +1,106 @@
+"""``ocop-analysis validate FILE…``: check registry workbooks before analysing them.
+
+Prints, per sheet, the rows seen / loaded / rejected / skipped and the layout
+found, then every problem with its row and a message a clerk can act on.
+``--xlsx problems.xlsx`` also writes the problems as a workbook to work through.
+Exit status: 0 when no row has an error, 1 when some do (2 for unreadable files,
+via the CLI dispatcher).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import RegistryError
+
+__all__ = ["add_arguments", "run_cli", "format_report", "write_problems_xlsx"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="registry workbooks or folders (.xlsx .xlsm .xls .ods)")
+    parser.add_argument("--xlsx", metavar="PROBLEMS.xlsx", help="also write the problems to this workbook")
+    parser.add_argument("--province", default="dong-thap", help="province of the registry (default: dong-thap)")
+    parser.add_argument("--no-corrections", action="store_true", help="ignore data/corrections.yml")
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    from .loading import load_registry
+
+    inputs = {Path(f).resolve() for f in args.files}
+    if args.xlsx and Path(args.xlsx).resolve() in inputs:
+        raise RegistryError(f"{args.xlsx}: refusing to overwrite an input file; choose another name for --xlsx.")
+    reg = load_registry(args.files, province=args.province,
+                        corrections=None if args.no_corrections else "auto")
+    print(format_report(reg))
+    if args.xlsx:
+        path = write_problems_xlsx(reg, args.xlsx)
+        print(f"\nProblems written to {path}")
+    return 1 if (reg.problems["severity"] == "error").any() else 0
+
+
+def format_report(reg) -> str:
+    """Plain-text accounting and problem list (what ``validate`` prints)."""
+    lines = ["Sheets:"]
+    src = reg.sources
+    for r in src.itertuples():
+        counts = (f"seen {r.rows_seen}, loaded {r.rows_loaded}, rejected {r.rows_rejected}, "
+                  f"skipped {r.rows_skipped}")
+        detail = r.layout if r.status == "loaded" and not pd.isna(r.layout) else r.note
+        detail = "" if pd.isna(detail) else f" [{detail}]"
+        lines.append(f"  {r.file} › {r.sheet}: {r.status}; {counts}{detail}")
+    totals = src[["rows_seen", "rows_loaded", "rows_rejected", "rows_skipped"]].sum()
+    lines.append(f"  Total: seen {totals['rows_seen']}, loaded {totals['rows_loaded']}, rejected "
+                 f"{totals['rows_rejected']}, skipped {totals['rows_skipped']}")
+    probs = reg.problems
+    n_err = int((probs["severity"] == "error").sum())
+    n_warn = int((probs["severity"] == "warning").sum())
+    lines.append("")
+    if probs.empty:
+        lines.append("No problems found.")
+    else:
+        lines.append(f"Problems: {n_err} error(s) (rows not loaded), {n_warn} warning(s) (rows loaded):")
+        for p in probs.itertuples():
+            where = f"{p.file}" if not pd.isna(p.file) else ""
+            lines.append(f"  {p.severity.upper():7} {p.problem:22} {where}: {p.message}")
+    if len(reg.corrections):
+        lines.append("")
+        lines.append(f"Corrections applied from data/corrections.yml: {len(reg.corrections)} change(s).")
+    return "\n".join(lines)
+
+
+def write_problems_xlsx(reg, path) -> Path:
+    """Write problems (and the per-sheet accounting) to a workbook a clerk can work through."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    probs = reg.problems.copy()
+    probs.insert(len(probs.columns), "fixed", "")
+    try:  # the kit's writer neutralises formula-like text (issue 8), when it exists
+        from .excel_out import neutralise_frame  # type: ignore[attr-defined]
+        probs = neutralise_frame(probs)
+    except (ImportError, AttributeError):
+        probs = probs.map(_neutralise)
+    sources = reg.sources.map(_neutralise)
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        probs.to_excel(writer, sheet_name="Vấn đề", index=False)
+        sources.to_excel(writer, sheet_name="Các sheet", index=False)
+        for ws in writer.book.worksheets:
+            ws.freeze_panes = "A2"
+            for column in ws.columns:
+                width = max((len(str(c.value)) for c in column if c.value is not None), default=8)
+                ws.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 90)
+    return path
+
+
+def _neutralise(value):
+    """Text starting like a formula gets a leading apostrophe, so Excel shows it and never runs it."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r", "\n"):
+        return "'" + value
+    return value
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from .cli import main
+    sys.exit(main(["validate", *sys.argv[1:]]))
