@@ -373,7 +373,7 @@ def cohort_target(rates: pd.DataFrame, cohort: int, share: float) -> pd.DataFram
 
 @dataclass
 class ExpiryCalendar:
-    """Certificates in force that expire in [start, end).
+    """Certificates in force at ``start`` that expire in [start, end); ``end`` is a month's first day.
 
     counts:   tidy month × district counts (month = first day of the month), zeros included,
               districts in official order.
@@ -404,12 +404,14 @@ class ExpiryCalendar:
 
 
 def expiry_calendar(reg, start=None, months: int = 12) -> ExpiryCalendar:
-    """Certificates in force at ``start`` (not superseded, not revoked) expiring within ``months``.
+    """Certificates in force at ``start`` (not superseded, not revoked) expiring in the next ``months``
+    calendar months: from ``start`` to the end of the month ``months - 1`` after it (so the table
+    has exactly ``months`` columns, the first one counted from ``start``).
 
     ``start`` defaults to the registry's ``as_of`` (else today). See ``ExpiryCalendar``.
     """
     start = _as_of(reg, start)
-    end = start + _months(months)
+    end = start.to_period("M").to_timestamp() + _months(months)
     prods = build_products(reg, as_of=start)
     due = prods[prods["status"].isin(["valid", "expiring"]) & (prods["valid_until"] >= start)
                 & (prods["valid_until"] < end)]

@@ -215,7 +215,7 @@ def test_registry_products_property_uses_its_as_of(reg):
 def test_expiry_calendar_lists_certificates_in_force(reg):
     cal = lc.expiry_calendar(reg, start="2025-06-30", months=12)
     counts, products = cal  # unpacks
-    # in force and ending before 30/06/2026: A, G (TP Cao Lãnh / Lai Vung), H 29/12/2025; C 20/05/2026.
+    # in force and ending from 30/06/2025 to 31/05/2026 (12 calendar months): A, G (TP Cao Lãnh / Lai Vung), H 29/12/2025; C 20/05/2026.
     # P (until 01/03/2026) is revoked; D, F end later; B, J, K already expired.
     assert products["product_id"].tolist() == ["A", "H", "G", "C"]  # by expiry, then district code
     assert list(products.columns[:6]) == ["entity_name", "product_name", "stars", "valid_until",
@@ -233,13 +233,14 @@ def test_expiry_calendar_lists_certificates_in_force(reg):
 
 
 def test_expiry_calendar_defaults_to_the_registry_date_and_has_a_wide_table(reg):
-    cal = lc.expiry_calendar(reg, months=6)
-    assert cal.start == pd.Timestamp(AS_OF) and cal.end == pd.Timestamp("2025-12-30")
+    cal = lc.expiry_calendar(reg, months=7)  # 30/06/2025 to 31/12/2025
+    assert cal.start == pd.Timestamp(AS_OF) and cal.end == pd.Timestamp("2026-01-01")
     assert cal.products["product_id"].tolist() == ["A", "H", "G"]
     table = cal.table()
     assert table.loc["total", "total"] == 3
     assert table.loc["Huyện Lai Vung", "12/2025"] == 1
-    assert list(table.columns[:2]) == ["06/2025", "07/2025"]
+    assert list(table.columns[:2]) == ["06/2025", "07/2025"] and len(table.columns) == 7 + 1
+    assert lc.expiry_calendar(reg, months=6).products.empty  # 06–11/2025: nothing ends then
 
 
 # --------------------------------------------------------------------------- transitions
