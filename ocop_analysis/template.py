@@ -130,13 +130,14 @@ def _validations(ws, ranges: dict[str, str], rows: int) -> None:
 
 
 def _help_frame() -> pd.DataFrame:
+    # One explanation cell per column, each starting "Cột …" / "Ý nghĩa: …": a loader looking for a
+    # product table must not mistake this sheet for one (headers written here verbatim would match).
     return pd.DataFrame({
-        "Cột": [c.header for c in TEMPLATE_COLUMNS],
-        "Bắt buộc": ["Có" if c.required else "" for c in TEMPLATE_COLUMNS],
-        "Ý nghĩa": [c.meaning for c in TEMPLATE_COLUMNS],
-        "Cách điền": [c.how for c in TEMPLATE_COLUMNS],
-        "Ví dụ": [c.example for c in TEMPLATE_COLUMNS],
-        "Cột chuẩn trong ocop-analysis": [c.canonical for c in TEMPLATE_COLUMNS],
+        "Cột": [f"Cột {c.header}" for c in TEMPLATE_COLUMNS],
+        "Bắt buộc": ["Có" if c.required else "Không" for c in TEMPLATE_COLUMNS],
+        "Hướng dẫn": [f"Ý nghĩa: {c.meaning}\nCách điền: {c.how}" + (f"\nVí dụ: {c.example}" if c.example else "")
+                      + (f"\n(cột chuẩn: {c.canonical})" if c.canonical != "—" else "")
+                      for c in TEMPLATE_COLUMNS],
     })
 
 
@@ -185,8 +186,13 @@ def write_template(path: str | Path, province: str = reference.DEFAULT_PROVINCE,
     start = help_ws.max_row + 2
     for i, note in enumerate(HELP_NOTES):
         help_ws.cell(start + i, 1, excel_out.neutralise(note))
-    for letter, width in zip("ABCDEF", (18, 9, 50, 45, 26, 22)):
+    from openpyxl.styles import Alignment
+
+    for letter, width in zip("ABC", (24, 10, 90)):
         help_ws.column_dimensions[letter].width = width
+    for row in help_ws.iter_rows(min_row=2, max_row=len(TEMPLATE_COLUMNS) + 1, max_col=3):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
     # the lists sheet last, the help sheet right after the data
     wb.move_sheet(HELP_SHEET, offset=-(len(wb.sheetnames) - 2))
     wb.active = 0

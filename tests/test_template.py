@@ -59,10 +59,12 @@ def test_every_column_has_input_help_and_an_explanation(blank):
     assert sorted(dvs) == sorted(letters)
     assert all(dvs[x].showInputMessage and dvs[x].prompt for x in letters)
     help_ws = wb["Hướng dẫn"]
-    assert [c.value for c in help_ws[1]][:5] == ["Cột", "Bắt buộc", "Ý nghĩa", "Cách điền", "Ví dụ"]
+    assert [c.value for c in help_ws[1]] == ["Cột", "Bắt buộc", "Hướng dẫn"]
     explained = [help_ws.cell(r, 1).value for r in range(2, 2 + len(HEADERS))]
-    assert explained == HEADERS
-    required = {help_ws.cell(r, 1).value for r in range(2, 2 + len(HEADERS)) if help_ws.cell(r, 2).value == "Có"}
+    assert explained == [f"Cột {h}" for h in HEADERS]
+    assert all(help_ws.cell(r, 3).value.startswith("Ý nghĩa: ") and "Cách điền: " in help_ws.cell(r, 3).value
+               for r in range(2, 2 + len(HEADERS)))
+    required = {help_ws.cell(r, 1).value.removeprefix("Cột ") for r in range(2, 2 + len(HEADERS)) if help_ws.cell(r, 2).value == "Có"}
     assert required == {"Tên sản phẩm", "Tên chủ thể", "Huyện/Thành phố", "Hạng sao", "Năm đánh giá"}
 
 
@@ -106,3 +108,10 @@ def test_filled_template_loads_with_zero_problems(blank):
     assert ev["decision_date"].iloc[0] == dt.datetime(2023, 8, 15)
     assert ev["source_row"].tolist() == [2, 3, 4, 5]
     assert set(ev["source_sheet"]) == {"Sổ đăng ký"}
+
+
+def test_blank_template_loads_empty_without_problems(blank):
+    reg = oa.load_registry(blank, corrections=None, links=None)
+    assert len(reg.evaluations) == 0 and reg.problems.empty
+    status = dict(zip(reg.sources["sheet"], reg.sources["status"]))
+    assert status == {"Sổ đăng ký": "loaded", "Hướng dẫn": "skipped", "Danh mục": "skipped"}
