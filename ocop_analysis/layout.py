@@ -397,6 +397,9 @@ def detect_layout(sheet) -> SheetLayout:
                    if c < len(rows[r]) and isinstance(rows[r][c], str)}
     kinds = ["blank" if all(_blank(c) for c in row) else "title" for row in rows[:first]]
     kinds += ["header"] * nrows
+    if header_end < n and _is_column_number_row(rows[header_end]):
+        kinds.append("header")  # "(1) (2) (3) …" under the header
+        header_end += 1
     body, data_idx, sec_district, sec_stars, sec_kind = _classify_rows(rows, header_end, cols, header_keys)
     kinds += body
     title = " ".join(" ".join(_text(c) for c in row if not _blank(c)) for row in rows[:first])
