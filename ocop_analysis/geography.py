@@ -318,7 +318,9 @@ def resolve_legacy_district(value: Any, province: Any = reference.DEFAULT_PROVIN
     if text is None:
         return DistrictMatch(None, "blank")
     index = district_index(slug)
-    key = re.sub(r"\s*(?:,|-|–)?\s*(?:tinh\s+)?" + re.escape(fold(slug.replace("-", " "))) + r"$", "", district_key(text))
+    key = district_key(text)
+    if key not in index:  # a trailing ", tỉnh Bến Tre"
+        key = re.sub(r"\s*(?:tinh\s+)?" + re.escape(slug.replace("-", " ")) + r"$", "", key) or key
     codes = index.get(key, ())
     if len(codes) == 1:
         return DistrictMatch(text, "ok", codes[0], codes)
