@@ -303,3 +303,54 @@ def test_empty_registry():
     assert lc.expiry_calendar(reg).products.empty
     assert lc.transitions(reg)["count"].sum() == 0
     assert lc.revocations_by_district(reg)["total"].sum() == 0
+
+
+# --------------------------------------------------------------------------- the sample registries
+
+@pytest.fixture(scope="module")
+def sample():
+    import ocop_analysis as oa
+
+    return oa.load_registry(oa.paths.SAMPLE_DIR, as_of="2025-12-31")
+
+
+def test_sample_2019_cohort_matches_the_published_2022_round(sample):
+    # domain/OCOP.md §3.2: 34 of the 70 products of 2019 re-certified in 2022 (30 3★ + 4 4★);
+    # 10 re-evaluated but failed; 25 revoked in Feb 2023 (15 did not take part, 10 failed)
+    r = by_cohort(lc.reevaluation_rates(sample), 2019)
+    assert (r["recognized"], r["recertified"], r["failed"], r["reevaluated"]) == (70, 34, 10, 44)
+    assert r["revoked"] == 25
+    m = lc.cohort_members(sample).query("cohort == 2019 and recertified")
+    assert (m["reevaluated_on"].dt.year == 2022).all()
+    assert m["stars_after"].value_counts().to_dict() == {3: 30, 4: 4}
+    rev = lc.revocations_by_district(sample, cohort=2019)
+    assert (rev["not_reevaluated"].sum(), rev["failed_mandatory"].sum()) == (15, 10)
+
+
+def test_sample_2020_cohort_matches_the_published_2023_round(sample):
+    # §3.2: 55 of the 99 products of 2020 entered re-evaluation in 2023; 30 + 20 = 50 re-certified
+    r = by_cohort(lc.reevaluation_rates(sample), 2020)
+    assert (r["recognized"], r["reevaluated"], r["recertified"]) == (99, 55, 50)
+    m = lc.cohort_members(sample).query("cohort == 2020 and reevaluated")
+    assert (m["reevaluated_on"].dt.year == 2023).all()
+
+
+def test_sample_2021_revocations_match_the_published_47(sample):
+    # §3.2: 47 products of 2021 revoked: 41 not re-registered, 6 failed; huyện Hồng Ngự most (8), TP Cao Lãnh 1
+    rev = lc.revocations_by_district(sample, cohort=2021).set_index("district_code")
+    assert (rev["not_reevaluated"].sum(), rev["failed_mandatory"].sum(), rev["total"].sum()) == (41, 6, 47)
+    assert rev["total"].idxmax() == 870 and rev.at[870, "total"] == 8 and rev.at[866, "total"] == 1
+    assert by_cohort(lc.reevaluation_rates(sample), 2021)["revoked"] == 47
+
+
+def test_sample_cohort_sizes_and_calendar(sample):
+    rates = lc.reevaluation_rates(sample, cohorts=range(2019, 2023))
+    assert rates["recognized"].tolist() == [70, 99, 104, 156]  # §4.1
+    cal = lc.expiry_calendar(sample, start="2026-01-01", months=12)
+    assert len(cal.counts["month"].unique()) == 12
+    assert cal.counts["count"].sum() == len(cal.products) > 0
+    assert set(cal.products["status"]) <= {"valid", "expiring"}
+    products = sample.products
+    assert products["product_id"].is_unique
+    assert set(cal.products["product_id"]) <= set(products.loc[products["status"].isin(["valid", "expiring"]),
+                                                               "product_id"])
