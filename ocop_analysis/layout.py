@@ -78,8 +78,8 @@ _VIET_UNICODE = re.compile("[ăđơưĩũĂĐƠƯĨŨ\u1ea0-\u1ef9\u0300-\u0303\
 def legacy_to_unicode(text: Any) -> tuple[Any, str | None]:
     """(converted text, 'tcvn3' | 'tcvn3_uncertain' | None) for text typed in the TCVN3 (.VnTime) encoding.
 
-    Text counts as TCVN3 only when it holds a character that is not a Vietnamese letter
-    but is a TCVN3 letter ("×" in "Ninh B×nh"), and no real Unicode Vietnamese letter.
+    Text counts as TCVN3 only when it holds, next to a letter, a character that is not a
+    Vietnamese letter but is a TCVN3 letter ("×" in "Ninh B×nh"), and no Unicode Vietnamese letter.
 
     >>> legacy_to_unicode("Ninh B×nh")
     ('Ninh Bình', 'tcvn3')
@@ -89,8 +89,10 @@ def legacy_to_unicode(text: Any) -> tuple[Any, str | None]:
     if not isinstance(text, str) or text.isascii():
         return text, None
     mapping, uncertain, distinctive = _tcvn3()
-    if not any(ch in distinctive for ch in text) or _VIET_UNICODE.search(text):
-        return text, None
+    if _VIET_UNICODE.search(text) or not any(
+            ch in distinctive and ((i > 0 and text[i - 1].isalpha()) or (i + 1 < len(text) and text[i + 1].isalpha()))
+            for i, ch in enumerate(text)):
+        return text, None  # "2 × 3": a sign between spaces is not a letter
     if any(ch in uncertain for ch in text):
         return text, "tcvn3_uncertain"
     return "".join(mapping.get(ch, ch) for ch in text), "tcvn3"
