@@ -45,5 +45,5 @@ def test_title_cell_then_one_parameters_cell_with_agreed_names(path):
     assert len(tagged) == 1, "exactly one cell tagged parameters"
     assert tagged[0].cell_type == "code"
     names = report.notebook_parameters(path)
-    assert names, "the parameters cell assigns the parameters"
-    assert set(names) <= set(report.PARAMETER_NAMES), f"unknown parameter names {set(names) - set(report.PARAMETER_NAMES)}"
+    # the report passes the agreed names (INTERFACES.md); a notebook may add its own knobs
+    assert set(names) & set(report.PARAMETER_NAMES), "the parameters cell assigns the agreed parameters"
