@@ -81,13 +81,20 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "item": "Chỉ tiêu", "label": "Nội dung", "target": "Kế hoạch", "actual": "Thực hiện",
         "gap": "Chênh lệch", "met": "Đạt", "unit": "Đơn vị", "note": "Ghi chú",
         "count": "Số lượng", "share": "Tỷ trọng", "total": "Tổng",
-        "scenario": "Kịch bản", "amount": "Kinh phí (đồng)",
+        "scenario": "Kịch bản", "amount": "Kinh phí (đồng)", "envelope": "Tổng mức (đồng)",
+        "headroom": "Còn lại (đồng)", "shortfall": "Thiếu (đồng)", "fits": "Trong tổng mức",
+        "share_of_envelope": "So với tổng mức", "category": "Nhóm chi", "quantity": "Số lượng",
+        "unit_cost": "Đơn giá (đồng)", "source": "Nguồn", "parameter": "Tham số",
+        "short_name": "Tên ngắn", "order": "Thứ tự", "is_total": "Dòng tổng",
+        "benchmark_as_of": "Số liệu toàn quốc đến", "metric": "Chỉ số", "compare": "So sánh",
+        "recertified": "Được công nhận lại", "recertified_rate": "Tỷ lệ công nhận lại",
+        "superseded": "Đã thay bằng kết quả mới", "pending": "Chưa đến hạn",
     },
     "en": {},
 }
 
 _PERCENT_HINTS = ("rate", "share", "pct", "percent")
-_MONEY_HINTS = ("amount", "cost", "budget", "vnd", "envelope", "spend")
+_MONEY_HINTS = ("amount", "cost", "budget", "vnd", "envelope", "spend", "headroom", "shortfall", "total")
 
 
 def neutralise(value: Any) -> Any:

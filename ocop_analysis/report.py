@@ -54,6 +54,8 @@ SUMMARY_SHEETS = {
     "cohorts": {"vi": "Đánh giá lại", "en": "Re-evaluation"},
     "scorecard": {"vi": "Kế hoạch", "en": "Plan scorecard"},
     "budget": {"vi": "Kinh phí", "en": "Budget"},
+    "budget_items": {"vi": "Kinh phí - hạng mục", "en": "Budget line items"},
+    "budget_parameters": {"vi": "Kinh phí - tham số", "en": "Budget parameters"},
 }
 
 _TEXT = {
@@ -263,7 +265,9 @@ def _summary_tables(reg, plan_path, scenarios_path, as_of, lang) -> tuple[dict, 
     def budget_table():
         if scenarios_path is None:
             raise FileNotFoundError("no budget scenarios file")
-        return oa.budget.evaluate(oa.budget.load_scenarios(scenarios_path))
+        result = oa.budget.evaluate(oa.budget.load_scenarios(scenarios_path), lang=lang)
+        # the totals per scenario are the key table; line items and parameters follow
+        return {"": result.totals, "_items": result.items, "_parameters": result.parameters}
 
     def scorecard_table():
         if plan_path is None:
@@ -290,21 +294,10 @@ def _summary_tables(reg, plan_path, scenarios_path, as_of, lang) -> tuple[dict, 
         except FileNotFoundError as exc:
             notes.append(f"{sheet}: {exc}")
             continue
-        for suffix, frame in _frames(value):
-            tables[key + suffix] = (sheet if not suffix else f"{sheet} {suffix.strip('_')}", frame)
+        frames = value if isinstance(value, dict) else {"": value}
+        for suffix, frame in frames.items():
+            tables[key + suffix] = (SUMMARY_SHEETS[key + suffix][lang], frame)
     return tables, notes
-
-
-def _frames(value) -> list[tuple[str, pd.DataFrame]]:
-    """A DataFrame, a dict of them or a tuple of them, as (suffix, frame) pairs."""
-    if isinstance(value, pd.DataFrame):
-        return [("", value)]
-    if isinstance(value, dict):
-        return [("" if i == 0 else f"_{k}", v) for i, (k, v) in enumerate(value.items())
-                if isinstance(v, pd.DataFrame)]
-    if isinstance(value, (tuple, list)):
-        return [("" if i == 0 else f"_{i + 1}", v) for i, v in enumerate(value) if isinstance(v, pd.DataFrame)]
-    return []
 
 
 def write_summary(reg, out_dir: Path, *, plan_path=None, scenarios_path=None, as_of=None, lang="vi",
