@@ -145,17 +145,29 @@ def _district_index(province: str) -> dict[str, tuple[int, ...]]:
 
 
 @cache
+def _curated_provinces() -> frozenset[str]:
+    return frozenset(reference.table("districts")["province"])
+
+
+@cache
 def resolve_district(value: Any, province: str = reference.DEFAULT_PROVINCE) -> DistrictMatch:
     """Find the district code for a name in any alias form; never guesses.
 
     A bare name shared by two units ("Cao Lãnh") is ``ambiguous`` with both
     candidates; an unknown name may carry a ``suggestion`` (closest known unit).
+    Provinces without curated rows in ``reference/districts.csv`` ("ben-tre",
+    "an-giang", ...) are resolved by ``geography.resolve_legacy_district``.
 
     >>> resolve_district("TP. Cao Lãnh").code, resolve_district("thi xa hong ngu").code
     (866, 868)
     >>> resolve_district("Huyen Lai Vug").suggestion
     876
     """
+    if province not in _curated_provinces():
+        # Any other province: the 63-province reference of geography.py (same statuses, never guesses).
+        from .geography import resolve_legacy_district
+
+        return resolve_legacy_district(value, province)
     text = clean_text(value)
     if text is None:
         return DistrictMatch(None, "blank")

@@ -300,3 +300,10 @@ def test_works_offline():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
+
+
+def test_normalize_resolve_district_consults_geography_for_other_provinces():
+    assert normalize.resolve_district("H. Chợ Lách", "ben-tre").code == 832
+    assert normalize.resolve_district("Cai Lậy", "tien-giang").candidates == (817, 820)
+    assert normalize.resolve_district("Châu Thành", "tien-giang").code == 821  # not Đồng Tháp's 877
+    assert normalize.resolve_district("Châu Thành").code == 877  # the default province is unchanged
