@@ -36,6 +36,7 @@ from . import reference
 
 __all__ = [
     "build_products", "cohort_members", "reevaluation_rates", "cohort_outcomes", "cohort_target",
+    "plan_cohort_targets",
     "expiry_calendar", "ExpiryCalendar", "transitions", "revocations_by_district",
     "STATUSES", "OUTCOMES", "REVOCATION_REASONS",
 ]
@@ -367,6 +368,25 @@ def cohort_target(rates: pd.DataFrame, cohort: int, share: float) -> pd.DataFram
         "recertified": int(row["recertified"].iloc[0]) if len(row) else 0,
         "gap": max(target - done, 0), "met": done >= target,
     }])
+
+
+def plan_cohort_targets(rates: pd.DataFrame, plan, lang: str = "vi") -> pd.DataFrame:
+    """``cohort_target`` for every ``cohort_reevaluated_share`` target of a plan (``oa.load_plan``).
+
+    Columns: item, label, then those of ``cohort_target``. Empty when the plan sets none.
+    """
+    rows = []
+    for t in getattr(plan, "targets", []):
+        if t.metric != "cohort_reevaluated_share":
+            continue
+        row = cohort_target(rates, int(t.params["cohort"]), float(t.target))
+        row.insert(0, "label", t.label.get(lang) or t.label.get("vi"))
+        row.insert(0, "item", t.id)
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame(columns=["item", "label", "cohort", "recognized", "target_share", "target",
+                                     "reevaluated", "rate", "recertified", "gap", "met"])
+    return pd.concat(rows, ignore_index=True)
 
 
 # --------------------------------------------------------------------------- expiry calendar

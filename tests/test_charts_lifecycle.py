@@ -135,3 +135,14 @@ def test_render_png_without_missing_glyphs(tmp_path, transitions, outcomes, cale
 def test_bad_language(outcomes):
     with pytest.raises(ValueError, match="lang"):
         cl.plot_cohorts(outcomes, lang="fr")
+
+
+def test_cohort_target_bars_and_target_line():
+    data = pd.DataFrame([{"cohort": 2022, "recognized": 156, "target_share": 0.5, "target": 78,
+                          "reevaluated": 70, "rate": 70 / 156, "recertified": 61, "gap": 8, "met": False}])
+    ax = cl.plot_cohort_target(data)
+    assert sorted(p.get_width() for p in ax.patches) == [61, 70, 156]
+    assert ax.lines[0].get_xdata()[0] == 78
+    assert ax.get_legend_handles_labels()[1] == ["Chỉ tiêu: 78 (50%)"]
+    assert " 70 (44,9%)" in texts(ax)
+    assert ax.get_title() == "Đánh giá lại sản phẩm công nhận năm 2022"

@@ -354,3 +354,16 @@ def test_sample_cohort_sizes_and_calendar(sample):
     assert products["product_id"].is_unique
     assert set(cal.products["product_id"]) <= set(products.loc[products["status"].isin(["valid", "expiring"]),
                                                                "product_id"])
+
+
+def test_plan_cohort_targets_reads_the_plan(sample):
+    import ocop_analysis as oa
+
+    plan = oa.load_plan(oa.paths.DEFAULT_PLAN)
+    rates = lc.reevaluation_rates(sample)
+    t = lc.plan_cohort_targets(rates, plan)
+    assert t["cohort"].tolist() == [2022]  # the 2025 plan: ≥ 50% of the 2022 cohort (156 → 78)
+    row = t.iloc[0]
+    assert (row["recognized"], row["target_share"], row["target"]) == (156, 0.5, 78)
+    assert row["reevaluated"] == by_cohort(rates, 2022)["reevaluated"]
+    assert row["gap"] == max(78 - row["reevaluated"], 0) and bool(row["met"]) == (row["reevaluated"] >= 78)

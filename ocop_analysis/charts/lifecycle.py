@@ -13,9 +13,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from .theme import NOT_CERTIFIED, _check_lang, label, number_formatter, percent_formatter, star_label
+from .. import fmt
+from .theme import (NOT_CERTIFIED, TARGET_COLOR, _check_lang, label, number_formatter, percent_formatter,
+                    star_label)
 
 __all__ = ["plot_transitions", "plot_cohorts", "plot_expiry_calendar", "plot_revocations_by_district",
+           "plot_cohort_target",
            "OUTCOME_PALETTE", "OUTCOME_LABELS"]
 
 # Colour-blind-safe (Okabe–Ito based): greens/blues for products that stayed, warm for those lost.
@@ -53,6 +56,11 @@ _TEXT = {
     "month": ("Tháng hết hạn", "Month of expiry"),
     "revocations": ("Sản phẩm bị thu hồi giấy chứng nhận", "Certificates revoked"),
     "n": ("Số sản phẩm", "Products"),
+    "recognized": ("Được công nhận", "Recognised"),
+    "reevaluated": ("Đã tham gia đánh giá lại", "Re-evaluated"),
+    "recertified": ("Được công nhận lại", "Re-certified"),
+    "target": ("Chỉ tiêu", "Target"),
+    "cohort_target": ("Đánh giá lại sản phẩm công nhận năm {cohort}", "Re-evaluation of the {cohort} cohort"),
 }
 
 
@@ -184,3 +192,34 @@ def plot_revocations_by_district(data: pd.DataFrame, *, ax=None, lang: str = "vi
         ax.legend(loc="lower right")
     return ax
 
+
+
+def plot_cohort_target(data: pd.DataFrame, *, ax=None, lang: str = "vi"):
+    """One cohort against its re-evaluation target (a row of ``lifecycle.cohort_target``).
+
+    Horizontal bars: recognised, re-evaluated, re-certified (counts, with the share of the
+    cohort); a vertical line marks the target number of products.
+    """
+    _check_lang(lang)
+    row = data.iloc[0]
+    keys = ["recognized", "reevaluated", "recertified"]
+    values = [float(row[k]) for k in keys]
+    ax = _axes(ax, (7, 2.8))
+    y = np.arange(len(keys))[::-1]
+    colours = ["#D9D9D9", OUTCOME_PALETTE["same"], OUTCOME_PALETTE["upgraded"]]
+    ax.barh(y, values, color=colours)
+    ax.set_yticks(y, labels=[_t(k, lang) for k in keys])
+    total = values[0]
+    for yi, v in zip(y, values):
+        share = f" ({fmt.percent(v / total, 1, lang)})" if total else ""
+        ax.text(v, yi, f" {fmt.number(v, 0, lang)}{share}", va="center", fontsize=9)
+    target = float(row["target"])
+    ax.axvline(target, color=TARGET_COLOR, linestyle="--", linewidth=1.5,
+               label=f"{_t('target', lang)}: {fmt.number(target, 0, lang)} "
+                     f"({fmt.percent(float(row['target_share']), 0, lang)})")
+    ax.xaxis.set_major_formatter(number_formatter(lang=lang))
+    ax.set_xlim(0, max(values + [target]) * 1.25 or 1)
+    ax.set_xlabel(_t("n", lang))
+    ax.set_title(_t("cohort_target", lang).format(cohort=int(row["cohort"])))
+    ax.legend(loc="lower right")
+    return ax
