@@ -257,6 +257,9 @@ def test_fixture_loads_as_expected(name):
         message = str(info.value)
         missing = [t for t in exp.get("message_contains") or [] if t not in message]
         assert not missing, f"{exp['raises']} message {message!r} does not contain {missing}"
+        any_of = exp.get("message_contains_any") or []
+        assert not any_of or any(t.lower() in message.lower() for t in any_of), \
+            f"{exp['raises']} message {message!r} contains none of {any_of}"
         return
     reg = _load(path)
     default_file = _default_file(exp)
