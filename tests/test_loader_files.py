@@ -241,7 +241,7 @@ def test_validate_names_the_row_and_suggests(tmp_path):
     assert "typo.xlsx › Phụ lục: loaded; seen 3, loaded 1, rejected 1, skipped 1" in res.stdout
     assert ("Sheet 'Phụ lục', row 2: district 'Huyen Lai Vug' is not a district of Đồng Tháp — did you mean "
             "Huyện Lai Vung?") in res.stdout
-    written = pd.read_excel(out_xlsx, sheet_name=None)
+    written = pd.read_excel(out_xlsx, sheet_name=None, engine="calamine")
     assert written["Vấn đề"]["row"].tolist() == [2]
 
 
