@@ -229,7 +229,7 @@ class _Builder:
         self.stems = {}
         for row in _read_csv("sample_products.csv"):
             self.stems.setdefault(int(row["district_code"]), []).append(
-                (row["product"], int(row["group_148"]), int(row["weight"])))
+                (row["product"], int(row["group_148"]), float(row["weight"])))
         names = _read_csv("sample_names.csv")
         self.names = {k: [r["value"] for r in names if r["kind"] == k] for k in ("brand", "surname", "middle", "given")}
         self.district_names = reference.district_names()
@@ -286,7 +286,7 @@ class _Builder:
         self.entities.append(entity)
         return entity
 
-    def new_product(self, entity: Entity, year: int, *, name: str | None = None, group: int | None = None) -> Product:
+    def new_product(self, entity: Entity, year: int, *, name: str | None = None, group: int | None = None) -> Product | None:
         rng = self.rng
         if name is None:
             options = [(s, g, w) for s, g, w in self.stems[entity.district] if not (g == 5 and year < 2023)]
@@ -298,6 +298,8 @@ class _Builder:
                 if normalize.product_key(entity.name, name) not in self._product_keys and not any(
                         _similar(normalize.fold(name), normalize.fold(q.name)) for q in self.products if q.entity is entity):
                     break
+            else:
+                return None
         else:
             stem = name
         key = normalize.product_key(entity.name, name)
@@ -344,19 +346,31 @@ class _Builder:
         old_pool = {d: [e for e in self.entities if e.district == d and e.first_year < year
                         and id(e) not in preset] for d in by_district}
         reuse_left = reuse
+        owners_by_district: dict[int, list[Entity]] = {}
         for d in sorted(by_district, key=lambda d: -per_district[d]):
-            group = by_district[d]
-            rng.shuffle(group)
+            # 4★ products go last, to a few "strong" entities (published: 41 4★ of 10 entities in 2022)
+            group = sorted(by_district[d], key=lambda s: (s.stars == 4, rng.random()))
             n = per_district[d]
             n_old = min(len(old_pool[d]), reuse_left, max(0, n - 1) if n > 1 else (1 if reuse_left and old_pool[d] else 0))
             reuse_left -= n_old
             owners = rng.sample(old_pool[d], n_old) + [self.new_entity(d, year) for _ in range(n - n_old)]
+            owners_by_district[d] = owners
+            strong = owners[-max(1, len(owners) // 3):]
             load = Counter({id(e): sum(q.entity is e for q in self.products) for e in owners})
             for i, s in enumerate(group):
                 # each owner gets one slot, then the least-loaded owner the next (keeps product names distinct)
-                s.entity = owners[i] if i < len(owners) else min(owners, key=lambda e: (load[id(e)], rng.random()))
+                pick_from = strong if s.stars == 4 else owners
+                s.entity = owners[i] if i < len(owners) else min(pick_from, key=lambda e: (load[id(e)], rng.random()))
                 load[id(s.entity)] += 1
-        return [self.new_product(s.entity, year, name=s.name, group=s.group) for s in slots]
+        products = []
+        for s in slots:
+            product = self.new_product(s.entity, year, name=s.name, group=s.group)
+            for other in owners_by_district.get(s.district, []):
+                if product is not None:
+                    break
+                product = self.new_product(other, year)  # the entity ran out of distinct product names
+            products.append(product or self.new_product(self.new_entity(s.district, year), year))
+        return products
 
     def result(self, product: Product, year: int, kind: str, stars: int | None, decision, role: str, *,
                candidate: bool = False, score: float | None | str = "auto", vary: bool = True) -> Result:
@@ -599,7 +613,8 @@ def build(seed: int = SEED) -> _Builder:
              [(p, 3, None) for p in _take(rng, pool3, 7)] + [(p, 4, None) for p in _take(rng, pool4, 2)]
     cand_re = [p for p, before_st, after in plan25 if before_st == 4 and after == 4][:2]
     for i, (p, before_st, after) in enumerate(plan25):
-        b.result(p, 2025, "reevaluation", after, dec25(p, after, i % 3 == 2),
+        # the 2022 upgrades (2021 products) are re-evaluated after July 2025, outside the 2021 cohort's window
+        b.result(p, 2025, "reevaluation", after, dec25(p, after, i % 3 == 2 or p in up2022),
                  f"2022 cohort: re-evaluated 2025 {before_st}★→{after or 'failed'}", candidate=p in cand_re)
     # new: 52 entries = 34 3★ + 15 4★ + 3 failed; 4★ by district as NEW_4_STAR_2025; 1 new 4★ is a 5★ candidate
     slots = [Slot(d, 4) for d, n in sorted(NEW_4_STAR_2025.items()) for _ in range(n)]
