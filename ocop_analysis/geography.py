@@ -47,7 +47,7 @@ from .normalize import DistrictMatch, clean_text, district_key, fold
 
 __all__ = [
     "DATA_SOURCE", "province_code", "province_slug", "provinces", "merged_provinces", "current_province_code",
-    "districts", "district_index", "resolve_legacy_district", "communes", "commune_links",
+    "districts", "library_districts", "district_index", "resolve_legacy_district", "communes", "commune_links",
     "CommuneMatch", "legacy_district_for_commune", "resolve_communes",
     "AddressMatch", "parse_address", "parse_addresses",
     "district_coordinates", "commune_coordinates",
@@ -246,17 +246,21 @@ def districts(province: Any = reference.DEFAULT_PROVINCE) -> pd.DataFrame:
     """District-level units of any old province, shaped like ``reference.districts()``:
     province, code, name, short_name, type, order, tile_row, tile_col.
 
-    A province with curated reference rows (Đồng Tháp) returns those; any other is
-    built from the library (GSO order; tiles placed from the coordinates).
+    A province with curated reference rows (Đồng Tháp) returns ``reference.districts()``;
+    any other is built from the library (GSO order; tiles placed from the coordinates).
 
     >>> districts("ben-tre")["name"].head(2).tolist()
     ['Thành phố Bến Tre', 'Huyện Châu Thành']
     """
-    code = province_code(province)
-    try:
-        return reference.districts(province_slug(code))
-    except KeyError:
-        return _districts(code).copy()
+    slug = province_slug(province)
+    if slug in normalize._curated_provinces():
+        return reference.districts(slug)
+    return library_districts(slug)
+
+
+def library_districts(province: Any) -> pd.DataFrame:
+    """``districts()`` built from the library alone (GSO order; tiles placed from the coordinates)."""
+    return _districts(province_code(province)).copy()
 
 
 def _tile_positions(lat: np.ndarray, lon: np.ndarray) -> tuple[list[int], list[int]]:

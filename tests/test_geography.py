@@ -252,7 +252,7 @@ def test_an_giang_commune_and_address():
 
 def test_dong_thap_districts_come_from_the_curated_reference_and_match_the_library():
     assert geo.districts("dong-thap").equals(reference.districts("dong-thap"))
-    lib = geo._districts(87)  # built from the library: GSO codes 866–877 with the same names
+    lib = geo.library_districts("dong-thap")  # built from the library: GSO codes 866–877 with the same names
     assert lib["code"].tolist() == list(range(866, 878))
     assert lib["name"].tolist() == reference.districts("dong-thap")["name"].tolist()
     assert geo.resolve_legacy_district("Cao Lãnh").candidates == (866, 873)
@@ -307,3 +307,4 @@ def test_normalize_resolve_district_consults_geography_for_other_provinces():
     assert normalize.resolve_district("Cai Lậy", "tien-giang").candidates == (817, 820)
     assert normalize.resolve_district("Châu Thành", "tien-giang").code == 821  # not Đồng Tháp's 877
     assert normalize.resolve_district("Châu Thành").code == 877  # the default province is unchanged
+
