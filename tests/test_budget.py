@@ -398,3 +398,41 @@ def test_widget_builds_and_recomputes(default):
     slider = next(c for c in w.children if getattr(c, "description", "").startswith("Hỗ trợ sản phẩm mới đạt 4 sao"))
     slider.value = 100.0  # triệu đồng
     assert "10,4 tỷ đồng" in result.value  # 11.44 bn − 20 × 50 M
+
+
+def test_with_plan_follows_only_plan_sourced_parameters(default):
+    s = budget.with_plan(default, {"new_3star": 45, "participation": 0.8, "envelope": 9_000_000_000})
+    assert s.envelope == 9_000_000_000
+    assert s["plan"].parameters["new_3star"].value == 45
+    assert s["lean"].parameters["new_3star"].value == 45          # inherited the plan's target
+    assert s["ambitious"].parameters["new_3star"].value == 50     # its own choice ("assumption: ...") stays
+    # the participation range keeps its relative width around the new value: 0.4–0.6 × 0.8/0.5
+    dist = s["plan"].parameters["participation"].dist
+    assert (dist.low, dist.high) == (pytest.approx(0.64), pytest.approx(0.96))
+
+
+def test_with_plan_reads_the_plan_file(default):
+    plan = oa.load_plan(oa.paths.DEFAULT_PLAN)
+    s = budget.with_plan(default, plan)
+    assert s == default and s.envelope == 8_000_000_000  # the YAML's plan figures are the plan file's
+    assert budget.load_with_plan() == default
+
+
+def test_tables_for_people(default):
+    res = budget.evaluate(default)
+    totals = budget.totals_table(res)
+    assert totals.loc[0, "Tổng kinh phí"] == "11,4 tỷ đồng" and totals.loc[0, "Còn dư (+) / thiếu (−)"] == "-3,4 tỷ đồng"
+    items = budget.items_table(res, "plan", "en")
+    assert items.loc[0, "Unit cost"] == "50 M VND" and items.loc[0, "Amount"] == "2.0 bn VND"
+    be = budget.breakeven_table(default, 8_000_000_000).set_index(["scenario", "input"])
+    assert be.loc[("plan", "new_3star"), "max_value"] == 0          # the rest alone is 8.77 bn
+    # from 0 to 1 new 3★: the award, and ceil(1 / 0.7) = 2 entries × (10 M packaging + 1.5 M council)
+    assert be.loc[("plan", "new_3star"), "marginal_cost"] == 50 * M + 2 * (10 * M + 1_500_000)
+    sens = budget.sensitivity_table(budget.sensitivity(default["plan"]))
+    assert sens.loc[0, "Yếu tố"] == "Sản phẩm mới đạt 4 sao (chỉ tiêu)"
+
+
+@pytest.mark.parametrize("p, text", [(0.88707, "88,7%"), (0.99972, "> 99,9%"), (0.0004, "< 0,1%"), (0.0, "0%"),
+                                     (1.0, "100%")])
+def test_probability_text(p, text):
+    assert budget.probability(p) == text
