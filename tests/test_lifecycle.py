@@ -367,3 +367,33 @@ def test_plan_cohort_targets_reads_the_plan(sample):
     assert (row["recognized"], row["target_share"], row["target"]) == (156, 0.5, 78)
     assert row["reevaluated"] == by_cohort(rates, 2022)["reevaluated"]
     assert row["gap"] == max(78 - row["reevaluated"], 0) and bool(row["met"]) == (row["reevaluated"] >= 78)
+
+
+# --------------------------------------------------------------------------- notebook 04
+
+def test_notebook_04_runs_on_the_sample_and_writes_its_figures(tmp_path):
+    import os
+
+    import nbformat
+    import papermill as pm
+
+    from ocop_analysis import paths
+
+    backend = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "Agg"
+    try:
+        pm.execute_notebook(str(paths.NOTEBOOKS_DIR / "04_reevaluation.ipynb"), str(tmp_path / "04.ipynb"),
+                            kernel_name="python3", progress_bar=False, cwd=str(tmp_path),
+                            parameters={"output_dir": str(tmp_path), "as_of": "2025-12-31"})
+    finally:
+        os.environ.pop("MPLBACKEND") if backend is None else os.environ.__setitem__("MPLBACKEND", backend)
+    nb = nbformat.read(tmp_path / "04.ipynb", as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert [o for o in outputs if o.output_type == "error"] == []
+    names = {p.name for p in (tmp_path / "figures").iterdir()}
+    for stem in ("reevaluation_target", "reevaluation_cohorts", "star_transitions", "expiry_calendar",
+                 "revocations_by_district"):
+        assert {f"{stem}.png", f"{stem}.svg"} <= names
+    assert (tmp_path / "expiry_calendar.xlsx").is_file()
+    text = "\n".join(o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert "cohort_2022_reevaluated" in text  # the plan's target row

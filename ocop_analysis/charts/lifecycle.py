@@ -189,7 +189,7 @@ def plot_revocations_by_district(data: pd.DataFrame, *, ax=None, lang: str = "vi
     ax.set_xlabel(_t("n", lang))
     ax.set_title(_t("revocations", lang))
     if left.any():
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax
 
 
