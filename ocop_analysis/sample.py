@@ -78,6 +78,8 @@ DISTRICT_WEIGHTS = {866: 6, 867: 10, 868: 6, 869: 6, 870: 8, 871: 6, 872: 14, 87
 REVOKED_2021_BY_DISTRICT = {866: 1, 867: 4, 868: 3, 869: 3, 870: 8, 871: 4, 872: 5, 873: 5, 874: 3, 875: 4, 876: 4,
                             877: 3}
 # 2025 new 4★ entries by district: fewer than 2 in seven districts, so the plan's per-district rule is not met.
+# Valid certificates on 31/12/2024 as published (OCOP.md §4.1: 581 = 464 3★ + 116 4★ + 1 5★); the 2024 round is sized to it.
+END_2024 = {3: 464, 4: 116, 5: 1}
 NEW_4_STAR_2025 = {872: 3, 876: 3, 867: 2, 877: 2, 866: 2, 873: 1, 870: 1, 869: 1}
 # How the district column is written in each year's workbook (both forms resolve; never a bare "Cao Lãnh").
 DISTRICT_STYLE = {2019: "name", 2020: "short", 2021: "short", 2022: "name", 2023: "short", 2024: "name", 2025: "short"}
@@ -88,6 +90,7 @@ PREFIX_VARIANTS = {"HTX": "Hợp tác xã", "Hợp tác xã": "HTX", "Công ty T
                    "DNTN": "Doanh nghiệp tư nhân", "Hộ kinh doanh": "HKD", "Tổ hợp tác": "THT",
                    "Công ty CP": "Công ty cổ phần", "Cơ sở": "CSSX"}
 PRODUCT_VARIANTS = ["", " cao cấp", " đặc biệt", " hộp quà", " loại 1", " túi 500g"]
+HAMLET_NAMES = ["Tân Lợi", "Phú Hòa", "Bình Hòa", "Mỹ Thới", "An Ninh", "Long Thạnh", "Tân Thuận", "Hưng Lợi"]
 HTX_SECTORS = ["Nông nghiệp", "Dịch vụ nông nghiệp", "Sản xuất kinh doanh dịch vụ", "Nông nghiệp sạch"]
 
 
@@ -237,8 +240,12 @@ class _Builder:
 
     # ------------------------------------------------------------------ names
     def _address(self, district: int, commune: str, ctype: str) -> str:
-        hamlet = f"Khóm {self.rng.randint(1, 5)}" if ctype in ("phuong", "thi_tran") else self.rng.choice(
-            [f"Ấp {self.rng.randint(1, 6)}", f"Ấp {self.rng.choice(['Tân Lợi', 'Phú Hòa', 'Bình Hòa', 'Mỹ Thới', 'An Ninh', 'Long Thạnh', 'Tân Thuận', 'Hưng Lợi'])}"])
+        rng = self.rng
+        if ctype in ("phuong", "thi_tran"):
+            hamlet = f"Khóm {rng.randint(1, 5)}"
+        else:
+            numbered, named = f"Ấp {rng.randint(1, 6)}", f"Ấp {rng.choice(HAMLET_NAMES)}"
+            hamlet = rng.choice([numbered, named])
         unit = self.district_names[district]
         unit = unit[0].lower() + unit[1:]
         return f"{hamlet}, {commune[0].lower() + commune[1:]}, {unit}"
@@ -272,7 +279,8 @@ class _Builder:
                     place = ent_brand
                 ent_name, ent_brand = f"{form} {rng.choice(HTX_SECTORS)} {place}", place
             elif form == "Hộ kinh doanh":
-                ent_name = f"{form} {rng.choice(self.names['surname'])} {rng.choice(self.names['middle'])} {rng.choice(self.names['given'])}"
+                person = [rng.choice(self.names[part]) for part in ("surname", "middle", "given")]
+                ent_name = f"{form} {' '.join(person)}"
             else:
                 ent_name = f"{form} {ent_brand}"
             if normalize.entity_key(ent_name) not in self._entity_keys and not any(
@@ -438,192 +446,220 @@ def _take(rng: random.Random, pool: list, n: int) -> list:
     return picked
 
 
+class _History:
+    """The synthetic story, one method per evaluation year (called in order: each uses earlier cohorts).
+
+    Every count below is set explicitly from the published figures (see the README's calibration table);
+    randomness only picks districts, names, scores and which product gets which fate.
+    """
+
+    def __init__(self, seed: int):
+        self.b = _Builder(seed)
+        self.rng = self.b.rng
+
+    def build(self) -> _Builder:
+        for step in (self.y2019, self.y2020, self.y2021, self.y2022, self.revoke_2019, self.y2023, self.y2024,
+                     self.revoke_2021, self.y2025):
+            step()
+        return self.b
+
+    def y2019(self) -> None:
+        """70 = 47 3★ + 23 4★ from 30 entities, each product given its fate up to 2023."""
+        b, rng = self.b, self.rng
+        self.nam_huy = b.new_entity(872, 2019, name="Công ty TNHH Nam Huy", brand="Nam Huy")
+        my_xuong = b.new_entity(873, 2019, name="HTX Nông nghiệp Mỹ Xương", commune="Xã Mỹ Xương", brand="Mỹ Xương")
+        self.quyt = b.new_entity(876, 2019, name="HTX Quýt hồng Lai Vung", brand="Lai Vung")
+        slots = [Slot(872, 4, self.nam_huy, "Hạt sen sấy Nam Huy", 1, {"fate": "five_star"}),
+                 Slot(873, 3, my_xuong, "Xoài cát chu Mỹ Xương", 1, {"fate": "failed_2022"}),
+                 Slot(876, 3, self.quyt, "Quýt hồng Lai Vung", 1, {"fate": "not_reevaluated"})]
+        # 3★ 47 = 11 upgraded in 2020 + 20 re-certified 3★ in 2022 + 16 revoked (9 not re-evaluated, 7 failed);
+        # 4★ 23 = 4 re-certified 4★ (incl. hạt sen) + 10 re-certified at 3★ + 9 revoked (6 not re-evaluated, 3 failed).
+        fates3 = ["upgraded_2020"] * 11 + ["recert3"] * 20 + ["not_reevaluated"] * 8 + ["failed_2022"] * 6
+        fates4 = ["recert4"] * 3 + ["recert3"] * 10 + ["not_reevaluated"] * 6 + ["failed_2022"] * 3
+        rng.shuffle(fates3)
+        rng.shuffle(fates4)
+        dists = b.random_districts(len(fates3) + len(fates4))
+        slots += [Slot(d, 3, tags={"fate": f}) for d, f in zip(dists, fates3)]
+        slots += [Slot(d, 4, tags={"fate": f}) for d, f in zip(dists[len(fates3):], fates4)]
+        self.c2019 = b.cohort(2019, slots, entity_target=30)
+        for s, p in zip(slots, self.c2019):
+            b.result(p, 2019, "new", s.stars, D2019, f"2019 cohort: {s.tags['fate']}",
+                     candidate=p.name == "Hạt sen sấy Nam Huy")
+        self.fate2019 = {p.uid: s.tags["fate"] for s, p in zip(slots, self.c2019)}
+        self.stars2019 = {p.uid: s.stars for s, p in zip(slots, self.c2019)}
+
+    def y2020(self) -> None:
+        """99 = 68 3★ + 31 4★: 88 new products and 11 upgrades of 2019 3★ products (the 169 vs 158 gap)."""
+        b = self.b
+        upgraded = [p for p in self.c2019 if self.fate2019[p.uid] == "upgraded_2020"]
+        self.nguyen_hau = b.new_entity(877, 2020, name="Cơ sở Nguyên Hậu", brand="Nguyên Hậu")
+        self.viet_duc = b.new_entity(874, 2020, name="Công ty TNHH Việt Đức", brand="Việt Đức")
+        slots = [Slot(872, 4, self.nam_huy, "Mít sấy Nam Huy", 1, {"candidate": True}),
+                 Slot(877, 4, self.nguyen_hau, "Bánh phồng chay cao cấp hạt sen Nguyên Hậu", 1, {"candidate": True}),
+                 Slot(874, 4, self.viet_duc, "Xoài sấy dẻo Việt Đức", 1, {"candidate": True})]
+        slots += [Slot(d, 4) for d in b.random_districts(17)] + [Slot(d, 3) for d in b.random_districts(68)]
+        new = b.cohort(2020, slots, entity_target=44, reuse=4)
+        for s, p in zip(slots, new):
+            b.result(p, 2020, "new", s.stars, D2020, "2020 cohort: new", candidate=bool(s.tags.get("candidate")))
+        for p in upgraded:
+            b.result(p, 2020, "upgrade", 4, D2020, "2020 cohort: upgraded 3★→4★ (2019 product)")
+        self.c2020 = [(p, 4) for p in upgraded] + [(p, s.stars) for s, p in zip(slots, new)]
+
+    def y2021(self) -> None:
+        """104 = 100 3★ + 4 4★ from 48 entities; the 47 to be revoked placed by district as published."""
+        b, rng = self.b, self.rng
+        ecolotus = b.new_entity(866, 2021, name="Công ty TNHH Ecolotus Việt Nam", commune="Phường 4",
+                                address="40/1 Trần Thị Nhượng, khóm 2, phường 4, thành phố Cao Lãnh", brand="Ecolotus")
+        revoked_d = [d for d, n in sorted(REVOKED_2021_BY_DISTRICT.items()) for _ in range(n)]
+        revoked_d.remove(866)  # Ecolotus is the TP Cao Lãnh one
+        rng.shuffle(revoked_d)
+        # 4★ 4 = 2 not re-evaluated + 1 failed 2024 (revoked) + 1 re-certified 4★; 3★ 100 = 39 not re-evaluated +
+        # 5 failed 2024 (revoked) + 5 upgraded 2022 + 51 re-certified 2024 (48 3★, 3 4★).
+        rev_fates = [(4, "not_reevaluated")] * 2 + [(4, "failed_2024")] + [(3, "not_reevaluated")] * 38 + \
+                    [(3, "failed_2024")] * 5
+        rng.shuffle(rev_fates)
+        slots = [Slot(866, 3, ecolotus, "Túi giấy lá sen Ecolotus", 4, {"fate": "not_reevaluated"})]
+        slots += [Slot(d, st, tags={"fate": f}) for d, (st, f) in zip(revoked_d, rev_fates)]
+        other = [(4, "recert4")] + [(3, "upgraded_2022")] * 5 + [(3, "recert3")] * 48 + [(3, "recert4")] * 3
+        slots += [Slot(d, st, tags={"fate": f}) for d, (st, f) in zip(b.random_districts(len(other)), other)]
+        self.c2021 = b.cohort(2021, slots, entity_target=48, reuse=12)
+        for s, p in zip(slots, self.c2021):
+            b.result(p, 2021, "new", s.stars, D2021, f"2021 cohort: {s.tags['fate']}")
+        self.fate2021 = {p.uid: (s.stars, s.tags["fate"]) for s, p in zip(slots, self.c2021)}
+
+    def y2022(self) -> None:
+        """156 certified (115 3★, 41 4★) in two batches, plus the 10 failed re-evaluations of 2019 products."""
+        b, rng, fate, stars0 = self.b, self.rng, self.fate2019, self.stars2019
+        recert3 = [p for p in self.c2019 if fate[p.uid] == "recert3"]
+        recert4 = [p for p in self.c2019 if fate[p.uid] in ("recert4", "five_star")]
+        batch1_re = _take(rng, [p for p in recert3 if stars0[p.uid] == 3], 2)
+        for p in batch1_re:
+            b.result(p, 2022, "reevaluation", 3, D2022_1, "2022 cohort: re-evaluated 2019 product (batch 1)")
+        for p in recert3:
+            if p not in batch1_re:
+                b.result(p, 2022, "reevaluation", 3, D2022_2, f"2022 cohort: re-evaluated 2019 product {stars0[p.uid]}★→3★")
+        for p in recert4:
+            b.result(p, 2022, "reevaluation", 4, D2022_2, "2022 cohort: re-evaluated 2019 product 4★→4★",
+                     candidate=p.name == "Hạt sen sấy Nam Huy")
+        for p in self.c2019:
+            if fate[p.uid] == "failed_2022":
+                b.result(p, 2022, "reevaluation", None, D2022_2, "2019 cohort: failed 2022 re-evaluation (revoked QĐ 58)")
+        self.up2022 = [p for p in self.c2021 if self.fate2021[p.uid][1] == "upgraded_2022"]
+        for p in self.up2022:
+            b.result(p, 2022, "upgrade", 4, D2022_2, "2022 cohort: upgraded 3★→4★ (2021 product)")
+        slots = [Slot(d, 3, tags={"batch": 1}) for d in b.random_districts(4)]
+        slots += [Slot(d, 4, tags={"batch": 2}) for d in b.random_districts(32)]
+        slots += [Slot(d, 3, tags={"batch": 2}) for d in b.random_districts(81)]
+        self.c2022_new = b.cohort(2022, slots, entity_target=52, reuse=20)
+        for s, p in zip(slots, self.c2022_new):
+            b.result(p, 2022, "new", s.stars, D2022_1 if s.tags["batch"] == 1 else D2022_2,
+                     f"2022 cohort: new (batch {s.tags['batch']})")
+        self.c2022 = [(p, 3) for p in recert3] + [(p, 4) for p in recert4] + [(p, 4) for p in self.up2022] + \
+                     [(p, s.stars) for s, p in zip(slots, self.c2022_new)]
+
+    def revoke_2019(self) -> None:
+        """Feb 2023, QĐ 58: the 25 of the 2019 cohort not re-evaluated (15) or failed (10)."""
+        for p in self.c2019:
+            f = self.fate2019[p.uid]
+            if f in ("not_reevaluated", "failed_2022"):
+                self.b.revoke(p, self.stars2019[p.uid], 2019, REVOKE_2019,
+                              "failed_mandatory" if f == "failed_2022" else "not_reevaluated")
+
+    def y2023(self) -> None:
+        """207 entries: 149 new, 55 re-evaluations of the 2020 cohort, 3 failed upgrade attempts; the national 5★."""
+        b, rng = self.b, self.rng
+        dd23 = b.district_decisions(2023, dt.date(2023, 11, 20), 24)
+        # re-evaluations: 55 = 20 4★ (18 from 4★, 2 from 3★) + 30 3★ (4 from 4★, 26 from 3★) + 5 failed
+        pool4 = [p for p, st in self.c2020 if st == 4]
+        pool3 = [p for p, st in self.c2020 if st == 3]
+        named = [p for p in pool4 if p.entity in (self.nguyen_hau, self.viet_duc) or p.name == "Mít sấy Nam Huy"]
+        pool4 = [p for p in pool4 if p not in named]
+        plan = [(p, 4, 4) for p in named + _take(rng, pool4, 15)] + [(p, 3, 4) for p in _take(rng, pool3, 2)] + \
+               [(p, 4, 3) for p in _take(rng, pool4, 4)] + [(p, 3, 3) for p in _take(rng, pool3, 26)] + \
+               [(p, 4, None) for p in _take(rng, pool4, 1)] + [(p, 3, None) for p in _take(rng, pool3, 4)]
+        for p, before, after in plan:
+            dec = D2023_4 if after == 4 else dd23[p.district]
+            b.result(p, 2023, "reevaluation", after, dec, f"2020 cohort: re-evaluated 2023 {before}★→{after or 'failed'}",
+                     candidate=p in named)
+        new3 = [p for p, st in self.c2022 if st == 3 and p in self.c2022_new]
+        for p in _take(rng, new3, 3):  # failed upgrade attempts: they keep their 3★ certificate
+            b.result(p, 2023, "upgrade", None, D2023_4, "2022 cohort: failed 2023 upgrade attempt (keeps 3★)")
+        self.hat_sen = next(p for p in self.c2019 if p.name == "Hạt sen sấy Nam Huy")
+        b.result(self.hat_sen, 2023, "upgrade", 5, D2023_5, "national 5★ (Ministry)", candidate=True, vary=False)
+        # new: 149 = 108 3★ + 20 4★ + 21 failed; 3 of the 3★ are 2019 products revoked in Feb 2023 entering again
+        lapsed = [p for p in self.c2019 if self.fate2019[p.uid] == "not_reevaluated" and p.entity is not self.quyt]
+        for p in _take(rng, lapsed, 3):
+            b.result(p, 2023, "new", 3, dd23[p.district], "2019 product revoked Feb 2023, entered again as new in 2023")
+        slots = [Slot(d, 4) for d in b.random_districts(20)] + [Slot(d, 3) for d in b.random_districts(105)] + \
+                [Slot(d, None) for d in b.random_districts(21)]
+        new = b.cohort(2023, slots, entity_target=62, reuse=22)
+        for s, p in zip(slots, new):
+            dec = D2023_4 if s.stars == 4 else dd23[p.district]
+            b.result(p, 2023, "new", s.stars, dec, "2023 cohort: new" if s.stars else "2023: new, failed")
+        self.c2023 = [(p, s.stars) for s, p in zip(slots, new) if s.stars]
+
+    def y2024(self) -> None:
+        """58 re-evaluations of the 2021 cohort, 4 upgrade attempts, new products sized to the published 581."""
+        b, rng = self.b, self.rng
+        dd24 = b.district_decisions(2024, dt.date(2024, 10, 7), 60)
+        for p in self.c2021:
+            stars, f = self.fate2021[p.uid]
+            if f in ("recert3", "recert4", "failed_2024"):
+                after = {"recert3": 3, "recert4": 4, "failed_2024": None}[f]
+                dec = D2024_4 if after == 4 else dd24[p.district]
+                b.result(p, 2024, "reevaluation", after, dec, f"2021 cohort: re-evaluated 2024 {stars}★→{after or 'failed'}")
+        for i, p in enumerate(_take(rng, [p for p, st in self.c2023 if st == 3], 4)):  # 3 reach 4★, 1 fails
+            b.result(p, 2024, "upgrade", 4 if i < 3 else None, D2024_4, "2023 cohort: 2024 upgrade attempt")
+        # valid stock on 31/12/2024 = the published 581 (464 3★, 116 4★, 1 5★)
+        before = b.stock(dt.date(2024, 12, 31))
+        n3, n4 = END_2024[3] - before[3], END_2024[4] - before[4]
+        slots = [Slot(d, 4) for d in b.random_districts(n4)] + [Slot(d, 3) for d in b.random_districts(n3)] + \
+                [Slot(d, None) for d in b.random_districts(9)]
+        new = b.cohort(2024, slots, entity_target=78, reuse=25)
+        for s, p in zip(slots, new):
+            dec = D2024_4 if s.stars == 4 else dd24[p.district]
+            b.result(p, 2024, "new", s.stars, dec, "2024 cohort: new" if s.stars else "2024: new, failed")
+
+    def revoke_2021(self) -> None:
+        """21/02/2025: the 47 of the 2021 cohort not re-evaluated (41) or failed in 2024 (6)."""
+        for p in self.c2021:
+            stars, f = self.fate2021[p.uid]
+            if f in ("not_reevaluated", "failed_2024"):
+                self.b.revoke(p, stars, 2021, REVOKE_2021, "failed_mandatory" if f == "failed_2024" else "not_reevaluated")
+
+    def y2025(self) -> None:
+        """Results to 28/10/2025 that leave every target of the 2025 plan short."""
+        b, rng = self.b, self.rng
+        dd25 = b.district_decisions(2025, dt.date(2025, 4, 7), 70)
+
+        def decision(p: Product, stars: int | None, late: bool):
+            if late:
+                return D2025_H2  # after 1 July 2025 the province certifies 3★ and 4★ (Decision 1489)
+            return D2025_4 if stars == 4 else dd25[p.district]
+
+        # 70 of the 156 of 2022 (target 78): 45 3★→3★, 4 3★→4★, 9 4★→4★, 3 4★→3★, 9 failed
+        pool3 = [p for p, st in self.c2022 if st == 3]
+        pool4 = [p for p, st in self.c2022 if st == 4 and p is not self.hat_sen]
+        plan = [(p, 3, 3) for p in _take(rng, pool3, 45)] + [(p, 3, 4) for p in _take(rng, pool3, 4)] + \
+               [(p, 4, 4) for p in _take(rng, pool4, 9)] + [(p, 4, 3) for p in _take(rng, pool4, 3)] + \
+               [(p, 3, None) for p in _take(rng, pool3, 7)] + [(p, 4, None) for p in _take(rng, pool4, 2)]
+        candidates = [p for p, before, after in plan if before == 4 and after == 4][:2]
+        for i, (p, before, after) in enumerate(plan):
+            # the 2022 upgrades (2021 products) come after July 2025, outside the 2021 cohort's window
+            b.result(p, 2025, "reevaluation", after, decision(p, after, i % 3 == 2 or p in self.up2022),
+                     f"2022 cohort: re-evaluated 2025 {before}★→{after or 'failed'}", candidate=p in candidates)
+        # new: 52 = 34 3★ + 15 4★ (by district as NEW_4_STAR_2025; the first a 5★ candidate) + 3 failed
+        slots = [Slot(d, 4) for d, n in sorted(NEW_4_STAR_2025.items()) for _ in range(n)]
+        slots += [Slot(d, 3) for d in b.random_districts(34)] + [Slot(d, None) for d in b.random_districts(3)]
+        new = b.cohort(2025, slots, entity_target=30, reuse=12)
+        for i, (s, p) in enumerate(zip(slots, new)):
+            b.result(p, 2025, "new", s.stars, decision(p, s.stars, i % 3 == 1),
+                     "2025 cohort: new" if s.stars else "2025: new, failed", candidate=i == 0)
+
+
 def build(seed: int = SEED) -> _Builder:
     """The whole synthetic history, 2019–2025."""
-    b = _Builder(seed)
-    rng = b.rng
-
-    # ---------------------------------------------------------------- 2019: 70 = 47 3★ + 23 4★, 30 entities
-    nam_huy = b.new_entity(872, 2019, name="Công ty TNHH Nam Huy", brand="Nam Huy")
-    my_xuong = b.new_entity(873, 2019, name="HTX Nông nghiệp Mỹ Xương", commune="Xã Mỹ Xương", brand="Mỹ Xương")
-    quyt = b.new_entity(876, 2019, name="HTX Quýt hồng Lai Vung", brand="Lai Vung")
-    slots = [Slot(872, 4, nam_huy, "Hạt sen sấy Nam Huy", 1, {"fate": "five_star"}),
-             Slot(873, 3, my_xuong, "Xoài cát chu Mỹ Xương", 1, {"fate": "failed_2022"}),
-             Slot(876, 3, quyt, "Quýt hồng Lai Vung", 1, {"fate": "not_reevaluated"})]
-    # Fates of the other 67 (see README): 3★ 47 = 11 upgraded in 2020 + 20 re-certified 3★ in 2022 + 16 revoked
-    # (9 not re-evaluated, 7 failed); 4★ 23 = 4 re-certified 4★ (incl. hạt sen) + 10 re-certified at 3★ + 9 revoked
-    # (6 not re-evaluated, 3 failed).
-    fates3 = ["upgraded_2020"] * 11 + ["recert3"] * 20 + ["not_reevaluated"] * 8 + ["failed_2022"] * 6
-    fates4 = ["recert4"] * 3 + ["recert3"] * 10 + ["not_reevaluated"] * 6 + ["failed_2022"] * 3
-    rng.shuffle(fates3)
-    rng.shuffle(fates4)
-    dists = b.random_districts(len(fates3) + len(fates4))
-    slots += [Slot(d, 3, tags={"fate": f}) for d, f in zip(dists, fates3)]
-    slots += [Slot(d, 4, tags={"fate": f}) for d, f in zip(dists[len(fates3):], fates4)]
-    c2019 = b.cohort(2019, slots, entity_target=30)
-    for s, p in zip(slots, c2019):
-        b.result(p, 2019, "new", s.stars, D2019, f"2019 cohort: {s.tags['fate']}", candidate=p.name == "Hạt sen sấy Nam Huy")
-    fate2019 = {p.uid: s.tags["fate"] for s, p in zip(slots, c2019)}
-    stars2019 = {p.uid: s.stars for s, p in zip(slots, c2019)}
-
-    # ---------------------------------------------------------------- 2020: 99 = 68 3★ + 31 4★ (11 upgrades of 2019 3★)
-    upgraded = [p for p in c2019 if fate2019[p.uid] == "upgraded_2020"]
-    nguyen_hau = b.new_entity(877, 2020, name="Cơ sở Nguyên Hậu", brand="Nguyên Hậu")
-    viet_duc = b.new_entity(874, 2020, name="Công ty TNHH Việt Đức", brand="Việt Đức")
-    slots = [Slot(872, 4, nam_huy, "Mít sấy Nam Huy", 1, {"candidate": True}),
-             Slot(877, 4, nguyen_hau, "Bánh phồng chay cao cấp hạt sen Nguyên Hậu", 1, {"candidate": True}),
-             Slot(874, 4, viet_duc, "Xoài sấy dẻo Việt Đức", 1, {"candidate": True})]
-    slots += [Slot(d, 4) for d in b.random_districts(17)] + [Slot(d, 3) for d in b.random_districts(68)]
-    c2020_new = b.cohort(2020, slots, entity_target=44, reuse=4)
-    for s, p in zip(slots, c2020_new):
-        b.result(p, 2020, "new", s.stars, D2020, "2020 cohort: new", candidate=bool(s.tags.get("candidate")))
-    for p in upgraded:
-        b.result(p, 2020, "upgrade", 4, D2020, "2020 cohort: upgraded 3★→4★ (2019 product)")
-    c2020 = [(p, 4) for p in upgraded] + [(p, s.stars) for s, p in zip(slots, c2020_new)]
-
-    # ---------------------------------------------------------------- 2021: 104 = 100 3★ + 4 4★, 48 entities
-    ecolotus = b.new_entity(866, 2021, name="Công ty TNHH Ecolotus Việt Nam", commune="Phường 4",
-                            address="40/1 Trần Thị Nhượng, khóm 2, phường 4, thành phố Cao Lãnh", brand="Ecolotus")
-    revoked_d = [d for d, n in sorted(REVOKED_2021_BY_DISTRICT.items()) for _ in range(n)]
-    revoked_d.remove(866)  # Ecolotus is the TP Cao Lãnh one
-    rng.shuffle(revoked_d)
-    # 4★ 4 = 2 not re-evaluated + 1 failed 2024 (revoked) + 1 re-certified 4★; 3★ 100 = 39 not re-evaluated +
-    # 5 failed 2024 (revoked) + 5 upgraded 2022 + 51 re-certified 2024 (48 3★, 3 4★).
-    rev_fates = [(4, "not_reevaluated")] * 2 + [(4, "failed_2024")] + [(3, "not_reevaluated")] * 38 + [(3, "failed_2024")] * 5
-    rng.shuffle(rev_fates)
-    slots = [Slot(866, 3, ecolotus, "Túi giấy lá sen Ecolotus", 4, {"fate": "not_reevaluated"})]
-    slots += [Slot(d, st, tags={"fate": f}) for d, (st, f) in zip(revoked_d, rev_fates)]
-    other = [(4, "recert4")] + [(3, "upgraded_2022")] * 5 + [(3, "recert3")] * 48 + [(3, "recert4")] * 3
-    slots += [Slot(d, st, tags={"fate": f}) for d, (st, f) in zip(b.random_districts(len(other)), other)]
-    c2021 = b.cohort(2021, slots, entity_target=48, reuse=12)
-    for s, p in zip(slots, c2021):
-        b.result(p, 2021, "new", s.stars, D2021, f"2021 cohort: {s.tags['fate']}")
-    fate2021 = {p.uid: (s.stars, s.tags["fate"]) for s, p in zip(slots, c2021)}
-
-    # ---------------------------------------------------------------- 2022: 156 certified (115 3★, 41 4★)
-    recert3 = [p for p in c2019 if fate2019[p.uid] == "recert3"]
-    recert4 = [p for p in c2019 if fate2019[p.uid] in ("recert4", "five_star")]
-    batch1_re = _take(rng, [p for p in recert3 if stars2019[p.uid] == 3], 2)
-    for p in batch1_re:
-        b.result(p, 2022, "reevaluation", 3, D2022_1, "2022 cohort: re-evaluated 2019 product (batch 1)")
-    for p in recert3:
-        if p not in batch1_re:
-            b.result(p, 2022, "reevaluation", 3, D2022_2, f"2022 cohort: re-evaluated 2019 product {stars2019[p.uid]}★→3★")
-    for p in recert4:
-        b.result(p, 2022, "reevaluation", 4, D2022_2, "2022 cohort: re-evaluated 2019 product 4★→4★",
-                 candidate=p.name == "Hạt sen sấy Nam Huy")
-    for p in c2019:
-        if fate2019[p.uid] == "failed_2022":
-            b.result(p, 2022, "reevaluation", None, D2022_2, "2019 cohort: failed 2022 re-evaluation (revoked QĐ 58)")
-    up2022 = [p for p in c2021 if fate2021[p.uid][1] == "upgraded_2022"]
-    for p in up2022:
-        b.result(p, 2022, "upgrade", 4, D2022_2, "2022 cohort: upgraded 3★→4★ (2021 product)")
-    slots = [Slot(d, 3, tags={"batch": 1}) for d in b.random_districts(4)]
-    slots += [Slot(d, 4, tags={"batch": 2}) for d in b.random_districts(32)]
-    slots += [Slot(d, 3, tags={"batch": 2}) for d in b.random_districts(81)]
-    c2022_new = b.cohort(2022, slots, entity_target=52, reuse=20)
-    for s, p in zip(slots, c2022_new):
-        b.result(p, 2022, "new", s.stars, D2022_1 if s.tags["batch"] == 1 else D2022_2, f"2022 cohort: new (batch {s.tags['batch']})")
-    c2022 = [(p, 3) for p in recert3] + [(p, 4) for p in recert4] + [(p, 4) for p in up2022] + \
-            [(p, s.stars) for s, p in zip(slots, c2022_new)]
-
-    # ---------------------------------------------------------------- Feb 2023: QĐ 58 revokes 25 of the 2019 cohort
-    for p in c2019:
-        f = fate2019[p.uid]
-        if f in ("not_reevaluated", "failed_2022"):
-            b.revoke(p, stars2019[p.uid], 2019, REVOKE_2019, "failed_mandatory" if f == "failed_2022" else "not_reevaluated")
-
-    # ---------------------------------------------------------------- 2023: 207 entries
-    dd23 = b.district_decisions(2023, dt.date(2023, 11, 20), 24)
-    # re-evaluations of the 2020 cohort: 55 = 20 4★ (18 from 4★, 2 from 3★) + 30 3★ (4 from 4★, 26 from 3★) + 5 failed
-    pool4 = [p for p, st in c2020 if st == 4]
-    pool3 = [p for p, st in c2020 if st == 3]
-    named = [p for p in pool4 if p.entity in (nguyen_hau, viet_duc) or p.name == "Mít sấy Nam Huy"]
-    pool4 = [p for p in pool4 if p not in named]
-    plan23 = [(p, 4, 4) for p in named + _take(rng, pool4, 15)] + [(p, 3, 4) for p in _take(rng, pool3, 2)] + \
-             [(p, 4, 3) for p in _take(rng, pool4, 4)] + [(p, 3, 3) for p in _take(rng, pool3, 26)] + \
-             [(p, 4, None) for p in _take(rng, pool4, 1)] + [(p, 3, None) for p in _take(rng, pool3, 4)]
-    for p, before, after in plan23:
-        dec = D2023_4 if after == 4 else dd23[p.district]
-        b.result(p, 2023, "reevaluation", after, dec, f"2020 cohort: re-evaluated 2023 {before}★→{after or 'failed'}",
-                 candidate=p in named)
-    # 3 upgrade attempts (2022 new 3★ products) that failed and keep their 3★ certificate
-    c2022_new3 = [p for p, st in c2022 if st == 3 and p in c2022_new]
-    attempts23 = _take(rng, c2022_new3, 3)
-    for p in attempts23:
-        b.result(p, 2023, "upgrade", None, D2023_4, "2022 cohort: failed 2023 upgrade attempt (keeps 3★)")
-    # the national 5★ (Ministry decision)
-    hat_sen = next(p for p in c2019 if p.name == "Hạt sen sấy Nam Huy")
-    b.result(hat_sen, 2023, "upgrade", 5, D2023_5, "national 5★ (Ministry)", candidate=True, vary=False)
-    # new: 149 = 108 3★ + 20 4★ + 21 failed; 3 of the 3★ are 2019 products revoked in Feb 2023 that entered again
-    reentry = _take(rng, [p for p in c2019 if fate2019[p.uid] == "not_reevaluated" and p.entity not in (quyt,)], 3)
-    for p in reentry:
-        b.result(p, 2023, "new", 3, dd23[p.district], "2019 product revoked Feb 2023, entered again as new in 2023")
-    slots = [Slot(d, 4) for d in b.random_districts(20)] + [Slot(d, 3) for d in b.random_districts(105)] + \
-            [Slot(d, None) for d in b.random_districts(21)]
-    c2023_new = b.cohort(2023, slots, entity_target=62, reuse=22)
-    for s, p in zip(slots, c2023_new):
-        dec = D2023_4 if s.stars == 4 else dd23[p.district]
-        b.result(p, 2023, "new", s.stars, dec, "2023 cohort: new" if s.stars else "2023: new, failed")
-    c2023 = [(p, s.stars) for s, p in zip(slots, c2023_new) if s.stars]
-
-    # ---------------------------------------------------------------- 2024
-    dd24 = b.district_decisions(2024, dt.date(2024, 10, 7), 60)
-    # re-evaluations of the 2021 cohort: 58 of 104 (55.8%) = 52 re-certified + 6 failed (revoked Feb 2025)
-    for p in c2021:
-        stars, f = fate2021[p.uid]
-        if f in ("recert3", "recert4", "failed_2024"):
-            after = {"recert3": 3, "recert4": 4, "failed_2024": None}[f]
-            dec = D2024_4 if after == 4 else dd24[p.district]
-            b.result(p, 2024, "reevaluation", after, dec, f"2021 cohort: re-evaluated 2024 {stars}★→{after or 'failed'}")
-    # 4 upgrade attempts of 2023 3★ products: 3 reach 4★, 1 fails
-    pool = [p for p, st in c2023 if st == 3]
-    ups24 = _take(rng, pool, 4)
-    for i, p in enumerate(ups24):
-        b.result(p, 2024, "upgrade", 4 if i < 3 else None, D2024_4, "2023 cohort: 2024 upgrade attempt")
-    # new 2024: sized so the valid stock at 31/12/2024 equals the published 581 (464 3★, 116 4★, 1 5★)
-    before = b.stock(dt.date(2024, 12, 31))
-    n3, n4 = 464 - before[3], 116 - before[4]
-    slots = [Slot(d, 4) for d in b.random_districts(n4)] + [Slot(d, 3) for d in b.random_districts(n3)] + \
-            [Slot(d, None) for d in b.random_districts(9)]
-    c2024_new = b.cohort(2024, slots, entity_target=78, reuse=25)
-    for s, p in zip(slots, c2024_new):
-        dec = D2024_4 if s.stars == 4 else dd24[p.district]
-        b.result(p, 2024, "new", s.stars, dec, "2024 cohort: new" if s.stars else "2024: new, failed")
-
-    # ---------------------------------------------------------------- Feb 2025: 47 of the 2021 cohort revoked
-    for p in c2021:
-        stars, f = fate2021[p.uid]
-        if f in ("not_reevaluated", "failed_2024"):
-            b.revoke(p, stars, 2021, REVOKE_2021, "failed_mandatory" if f == "failed_2024" else "not_reevaluated")
-
-    # ---------------------------------------------------------------- 2025 (to 30/11/2025): plan part-met
-    dd25 = b.district_decisions(2025, dt.date(2025, 4, 7), 70)
-
-    def dec25(p: Product, stars: int | None, late: bool):
-        if late:
-            return D2025_H2  # after 1 July 2025 the province certifies 3★ and 4★ (Decision 1489)
-        return D2025_4 if stars == 4 else dd25[p.district]
-
-    # re-evaluations of the 2022 cohort: 70 of 156 (target 78): 45 3★→3★, 4 3★→4★, 9 4★→4★, 3 4★→3★, 9 failed
-    pool3 = [p for p, st in c2022 if st == 3]
-    pool4 = [p for p, st in c2022 if st == 4 and p is not hat_sen]
-    plan25 = [(p, 3, 3) for p in _take(rng, pool3, 45)] + [(p, 3, 4) for p in _take(rng, pool3, 4)] + \
-             [(p, 4, 4) for p in _take(rng, pool4, 9)] + [(p, 4, 3) for p in _take(rng, pool4, 3)] + \
-             [(p, 3, None) for p in _take(rng, pool3, 7)] + [(p, 4, None) for p in _take(rng, pool4, 2)]
-    cand_re = [p for p, before_st, after in plan25 if before_st == 4 and after == 4][:2]
-    for i, (p, before_st, after) in enumerate(plan25):
-        # the 2022 upgrades (2021 products) are re-evaluated after July 2025, outside the 2021 cohort's window
-        b.result(p, 2025, "reevaluation", after, dec25(p, after, i % 3 == 2 or p in up2022),
-                 f"2022 cohort: re-evaluated 2025 {before_st}★→{after or 'failed'}", candidate=p in cand_re)
-    # new: 52 entries = 34 3★ + 15 4★ + 3 failed; 4★ by district as NEW_4_STAR_2025; 1 new 4★ is a 5★ candidate
-    slots = [Slot(d, 4) for d, n in sorted(NEW_4_STAR_2025.items()) for _ in range(n)]
-    slots += [Slot(d, 3) for d in b.random_districts(34)] + [Slot(d, None) for d in b.random_districts(3)]
-    c2025_new = b.cohort(2025, slots, entity_target=30, reuse=12)
-    for i, (s, p) in enumerate(zip(slots, c2025_new)):
-        b.result(p, 2025, "new", s.stars, dec25(p, s.stars, i % 3 == 1), "2025 cohort: new" if s.stars else "2025: new, failed",
-                 candidate=i == 0)
-    return b
+    return _History(seed).build()
 
 
 # --------------------------------------------------------------------------- writing
