@@ -49,7 +49,7 @@ __all__ = [
     "DATA_SOURCE", "province_code", "province_slug", "provinces", "merged_provinces", "current_province_code",
     "districts", "library_districts", "district_index", "resolve_legacy_district", "communes", "commune_links",
     "CommuneMatch", "legacy_district_for_commune", "resolve_communes",
-    "AddressMatch", "parse_address", "parse_addresses",
+    "AddressMatch", "parse_address", "parse_addresses", "locate_rows", "LOCATE_COLUMNS",
     "district_coordinates", "commune_coordinates",
 ]
 
@@ -755,6 +755,92 @@ def parse_addresses(addresses: pd.Series, province: Any = reference.DEFAULT_PROV
         "legacy_province_code": pd.array([m.legacy_province_code for m in matches], dtype="Int64"),
         "locality": pd.array([m.locality for m in matches], dtype="string"),
     }, index=addresses.index)
+
+
+# --------------------------------------------------------------------------- rows of a registry
+
+LOCATE_COLUMNS = ["district_code", "district", "district_source", "district_candidates", "commune", "commune_code",
+                  "province_code", "legacy_province", "legacy_province_code"]
+REFORM_DATE = pd.Timestamp("2025-07-01")  # two-tier local government (no districts) from this day
+
+
+def locate_rows(frame: pd.DataFrame, province: Any = reference.DEFAULT_PROVINCE, *, district: str = "district",
+                commune: str = "commune", address: str = "address", date: str | None = "decision_date",
+                ) -> tuple[pd.DataFrame, list[dict]]:
+    """Where each row of a registry is, for the loader: from its district column, else its commune,
+    else its address (each distinct value resolved once).
+
+    Returns (frame aligned to ``frame.index`` with LOCATE_COLUMNS, problem dicts). A row whose
+    only clue is a 2025 commune formed from several old districts gets no district and an
+    ``ambiguous_legacy_district`` problem naming the candidates. Rows dated before 1 July 2025
+    read commune names as pre-2025 names. Missing columns are treated as empty.
+    """
+    idx = frame.index
+    empty = pd.Series([None] * len(frame), index=idx, dtype=object)
+    col = lambda name: frame[name].astype(object) if name and name in frame.columns else empty  # noqa: E731
+    scope = merged_provinces(province)
+    d_match = normalize.map_unique(col(district), lambda t: _resolve_hint(_none(t), scope))
+    d_ok = d_match.map(lambda m: m is not None and m.status == "ok")
+    when = pd.to_datetime(col(date), errors="coerce") if date and date in frame.columns else pd.Series(pd.NaT, index=idx)
+    old_rows = when < REFORM_DATE
+    c_series = col(commune)
+    out = pd.concat([
+        resolve_communes(c_series[~old_rows], province, districts=col(district)[~old_rows], structure="auto"),
+        resolve_communes(c_series[old_rows], province, districts=col(district)[old_rows], structure="legacy"),
+    ]).reindex(idx)
+    a_res = parse_addresses(col(address), province)
+    names = _district_names()
+    result = pd.DataFrame(index=idx, columns=LOCATE_COLUMNS, dtype=object)
+    problems: list[dict] = []
+    for i in idx:
+        c_row, a_row = out.loc[i], a_res.loc[i]
+        cands, source, code = (), None, None
+        if d_ok[i]:
+            code, source, cands = d_match[i].code, "district", (d_match[i].code,)
+        elif c_row["commune_status"] in ("ok", "ambiguous"):
+            source, cands = "commune", c_row["district_candidates"]
+            code = c_row["district_code"] if c_row["commune_status"] == "ok" else None
+        elif a_row["address_status"] in ("ok", "ambiguous"):
+            source, cands = "address", a_row["district_candidates"]
+            code = a_row["district_code"] if a_row["address_status"] == "ok" else None
+        code = None if code is None or pd.isna(code) else int(code)
+        info = names.get(code) if code is not None else None
+        use_address = source == "address"
+        legacy_code = info[1] if info else (a_row["legacy_province_code"] if use_address else c_row["legacy_province_code"])
+        current = c_row["province_code"]
+        if legacy_code is not None and not pd.isna(legacy_code):
+            current = current_province_code(int(legacy_code))
+        result.loc[i, LOCATE_COLUMNS] = [
+            code, info[0] if info else None, source, tuple(cands),
+            (a_row["commune"] if use_address else c_row["commune"]),
+            (a_row["commune_code"] if use_address else c_row["commune_code"]),
+            current, info[2] if info else (a_row["legacy_province"] if use_address else c_row["legacy_province"]),
+            legacy_code,
+        ]
+        if source in ("commune", "address") and code is None and len(cands) > 1:
+            value = (c_series if source == "commune" else col(address))[i]
+            merged = source == "commune" and c_row["commune_structure"] == "current" and c_row["commune"] is not pd.NA
+            problems.append(_ambiguous_problem(frame, i, source, value, cands, merged))
+    result = result.astype({"district_code": "Int64", "commune_code": "Int64", "province_code": "Int64",
+                            "legacy_province_code": "Int64", "district": "string", "district_source": "string",
+                            "commune": "string", "legacy_province": "string"})
+    return result, problems
+
+
+def _ambiguous_problem(frame: pd.DataFrame, i, column: str, value: Any, candidates: tuple[int, ...],
+                       merged: bool) -> dict:
+    names = _district_names()
+    options = " or ".join(f"{names[c][0]} ({c})" for c in candidates if c in names)
+    get = lambda name: frame.at[i, name] if name in frame.columns else None  # noqa: E731
+    row = get("source_row")
+    where = f"row {row}" if row is not None and not pd.isna(row) else "a row"
+    return {
+        "file": get("source_file"), "sheet": get("source_sheet"), "row": row, "column": column, "value": value,
+        "problem": "ambiguous_legacy_district", "severity": "warning",
+        "message": (f"{where}: '{value}' " + (f"was formed in 2025 from communes of {options}" if merged else
+                                               f"could be in {options}")
+                    + "; the old district is left empty — write it in the district column to count this row"),
+    }
 
 
 # --------------------------------------------------------------------------- coordinates

@@ -308,3 +308,24 @@ def test_normalize_resolve_district_consults_geography_for_other_provinces():
     assert normalize.resolve_district("Châu Thành", "tien-giang").code == 821  # not Đồng Tháp's 877
     assert normalize.resolve_district("Châu Thành").code == 877  # the default province is unchanged
 
+
+
+def test_locate_rows_for_the_loader():
+    df = pd.DataFrame({
+        "district": ["H. Lai Vung", None, None, None, None, "TP. Cao Lãnh"],
+        "commune": ["xã Lai Vung", "xã Lai Vung", "xã Cái Bè", None, "phường 4", "phường 4"],
+        "address": [None, None, None, "ấp 2, xã Mỹ Xương, huyện Cao Lãnh", None, None],
+        "decision_date": pd.to_datetime(["2025-09-01", "2025-09-01", "2025-10-01", "2024-05-01", "2024-05-01", "2024-05-01"]),
+        "source_file": "a.xlsx", "source_sheet": "S", "source_row": range(5, 11),
+    })
+    out, problems = geo.locate_rows(df)
+    assert list(out.columns) == geo.LOCATE_COLUMNS
+    assert out["district_code"].astype("float").fillna(0).tolist() == [876, 0, 819, 873, 0, 866]
+    assert out["district_source"].tolist() == ["district", "commune", "commune", "address", "commune", "district"]
+    assert out["legacy_province"].tolist()[:4] == ["dong-thap", "dong-thap", "tien-giang", "dong-thap"]
+    assert out["district_candidates"].iloc[1] == (875, 876)
+    assert out["commune_code"].iloc[5] == 29869  # old phường 4 of TP Cao Lãnh is now in phường Cao Lãnh
+    assert [(p["row"], p["column"], p["problem"]) for p in problems] == [
+        (6, "commune", "ambiguous_legacy_district"), (9, "commune", "ambiguous_legacy_district")]
+    assert "Huyện Lấp Vò (875) or Huyện Lai Vung (876)" in problems[0]["message"]
+    assert "formed in 2025" in problems[0]["message"] and "could be in" in problems[1]["message"]
