@@ -6,10 +6,11 @@ Format and definitions: tests/fixtures/README.md.
 
 What is asserted, per fixture:
 * the exact set of loaded rows (file, sheet, Excel row) and every field the expectation lists;
+  the same for reg.revocations (``revocations:``; none when the key is absent);
 * the exact set of problems (sheet, row, problem; column and message text where listed);
   ``possible_link`` problems (owned by linking.py, a heuristic with its own tests) are ignored;
 * reg.sources: exactly the sheets listed, the fields given, and for every sheet
-  seen = loaded + rejected + skipped, loaded = its rows in reg.evaluations,
+  seen = loaded + rejected + skipped, loaded = its rows in reg.evaluations + reg.revocations,
   rejected = its distinct rows with an error in reg.problems;
 * ``same_product`` / ``different_products``: product_id equality across listed rows;
 * ``raises``: the exception type and the words its message must contain.
@@ -105,20 +106,21 @@ def _fmt(d: dict) -> str:
 
 # --------------------------------------------------------------------------- checks
 
-def _check_loaded(exp: dict, reg, default_file) -> list[str]:
-    ev = reg.evaluations
+def _check_loaded(exp: dict, reg, default_file, table: str = "evaluations", exp_key: str = "loaded") -> list[str]:
+    ev = getattr(reg, table)
     actual = {}
     for rec in ev.to_dict("records"):
         key = (_name(rec.get("source_file")), _plain(rec.get("source_sheet")), _plain(rec.get("source_row")))
         actual.setdefault(key, []).append(rec)
-    expected = {_row_key(r, default_file): r for r in (exp.get("loaded") or [])}
+    expected = {_row_key(r, default_file): r for r in (exp.get(exp_key) or [])}
     out = []
     for key in sorted(set(expected) - set(actual), key=str):
-        out.append(f"  missing row (expected loaded, not in reg.evaluations): {_fmt(expected[key])}")
+        out.append(f"  missing row (expected, not in reg.{table}): {_fmt(expected[key])}")
     for key in sorted(set(actual) - set(expected), key=str):
         rec = actual[key][0]
-        shown = {k: _plain(rec.get(k)) for k in ("product_name", "district_code", "stars", "score", "certified", "year")}
-        out.append(f"  unexpected row {key} (loaded, not expected): {_fmt(shown)}")
+        shown = {k: _plain(rec.get(k)) for k in ("product_name", "district_code", "stars", "score", "certified", "year", "reason")
+                 if k in rec}
+        out.append(f"  unexpected row {key} (in reg.{table}, not expected): {_fmt(shown)}")
     for key, recs in actual.items():
         if len(recs) > 1:
             out.append(f"  row {key} loaded {len(recs)} times")
@@ -128,7 +130,7 @@ def _check_loaded(exp: dict, reg, default_file) -> list[str]:
             if field in ROW_KEYS:
                 continue
             if field not in rec:
-                out.append(f"  row {key}: column {field!r} missing from reg.evaluations")
+                out.append(f"  row {key}: column {field!r} missing from reg.{table}")
             elif not _same(want, rec[field]):
                 out.append(f"  row {key}: {field} expected {want!r}, got {_plain(rec[field])!r}")
     return out
@@ -181,8 +183,12 @@ def _check_sources(exp: dict, reg, default_file) -> list[str]:
     src = reg.sources
     records = [{k: _plain(v) for k, v in r.items()} | {"file": _name(r.get("file"))} for r in src.to_dict("records")]
     # every sheet: the loader's own accounting adds up and agrees with the other tables
-    ev = reg.evaluations
-    loaded_per = ev.groupby([ev["source_file"].map(_name), ev["source_sheet"]], dropna=False).size().to_dict() if len(ev) else {}
+    loaded_per: dict = {}
+    for table in (reg.evaluations, reg.revocations):
+        if len(table) and "source_sheet" in table:
+            for rec in table[["source_file", "source_sheet"]].to_dict("records"):
+                where = (_name(rec["source_file"]), _plain(rec["source_sheet"]))
+                loaded_per[where] = loaded_per.get(where, 0) + 1
     errs = reg.problems[reg.problems["severity"] == "error"]
     rejected_per = {}
     for rec in errs.to_dict("records"):
@@ -198,7 +204,8 @@ def _check_sources(exp: dict, reg, default_file) -> list[str]:
         if counts["rows_seen"] != counts["rows_loaded"] + counts["rows_rejected"] + counts["rows_skipped"]:
             out.append(f"  sources {where}: seen != loaded + rejected + skipped: {counts}")
         if counts["rows_loaded"] != loaded_per.get(where, 0):
-            out.append(f"  sources {where}: rows_loaded {counts['rows_loaded']} but {loaded_per.get(where, 0)} rows in reg.evaluations")
+            out.append(f"  sources {where}: rows_loaded {counts['rows_loaded']} but {loaded_per.get(where, 0)} rows in "
+                       f"reg.evaluations + reg.revocations")
         if counts["rows_rejected"] != len(rejected_per.get(where, ())):
             out.append(f"  sources {where}: rows_rejected {counts['rows_rejected']} but {len(rejected_per.get(where, ()))} rows with errors in reg.problems")
     if "sources" not in exp:
@@ -228,7 +235,10 @@ def _check_sources(exp: dict, reg, default_file) -> list[str]:
 def _check_identity(exp: dict, reg) -> list[str]:
     out = []
     ids = {}
-    for rec in reg.evaluations.to_dict("records"):
+    records = reg.evaluations.to_dict("records")
+    if len(reg.revocations) and "source_row" in reg.revocations:
+        records += reg.revocations.to_dict("records")
+    for rec in records:
         ids[(_name(rec.get("source_file")), _plain(rec.get("source_sheet")), _plain(rec.get("source_row")))] = _plain(rec.get("product_id"))
     for check, want_equal in (("same_product", True), ("different_products", False)):
         for a, b in exp.get(check) or []:
@@ -266,6 +276,7 @@ def test_fixture_loads_as_expected(name):
     report = []
     for title, lines in (
         ("loaded rows", _check_loaded(exp, reg, default_file)),
+        ("revocations", _check_loaded(exp, reg, default_file, "revocations", "revocations")),
         ("problems", _check_problems(exp, reg, default_file)),
         ("sources", _check_sources(exp, reg, default_file)),
         ("product identity", _check_identity(exp, reg)),
