@@ -398,6 +398,9 @@ def test_widget_builds_and_recomputes(default):
     slider = next(c for c in w.children if getattr(c, "description", "").startswith("Hỗ trợ sản phẩm mới đạt 4 sao"))
     slider.value = 100.0  # triệu đồng
     assert "10,4 tỷ đồng" in result.value  # 11.44 bn − 20 × 50 M
+    # headless (papermill, HTML report) the widget shows as its plain text: the current result
+    text = w._repr_mimebundle_()["text/plain"]
+    assert text.startswith("Tổng: 10,4 tỷ đồng — thiếu 2,4 tỷ đồng so với 8,0 tỷ đồng") and "…" not in text
 
 
 def test_with_plan_follows_only_plan_sourced_parameters(default):

@@ -11,7 +11,7 @@ from typing import Iterable, Mapping
 
 import pandas as pd
 
-from .model import Formula, LineItem, Scenario, category_label, money
+from .model import Formula, LineItem, Scenario, category_label, is_rate_name, money
 
 __all__ = ["BudgetResult", "WhatIf", "BreakEven", "parameter_order", "resolve_parameters", "quantities",
            "line_amounts", "total", "evaluate", "what_if", "sensitivity", "breakeven", "DEFAULT_ENVELOPE"]
@@ -246,9 +246,7 @@ def _inputs(scenario: Scenario, inputs: Iterable[str] | None) -> list[tuple[str,
 
 
 def _is_rate(scenario: Scenario, name: str) -> bool:
-    p = scenario.parameters.get(name)
-    return p is not None and isinstance(p.value, float) and 0 < p.value <= 1 and (
-        "rate" in name or "participation" in name or "share" in name)
+    return name in scenario.parameters and is_rate_name(name)
 
 
 def sensitivity(scenario: Scenario, vary: float | str = 0.2, *, inputs: Iterable[str] | None = None,

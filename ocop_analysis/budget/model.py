@@ -30,7 +30,7 @@ from typing import Mapping
 import numpy as np
 
 __all__ = ["Dist", "Parameter", "LineItem", "Scenario", "Formula", "FormulaError",
-           "DIST_KINDS", "CATEGORIES", "category_label", "money"]
+           "DIST_KINDS", "CATEGORIES", "category_label", "money", "is_rate_name"]
 
 DIST_KINDS = ("uniform", "triangular", "beta")
 
@@ -58,6 +58,15 @@ def category_label(key: str, lang: str = "vi") -> str:
     if pair is None:
         return key
     return pair[0] if lang == "vi" else pair[1]
+
+
+def is_rate_name(name: str) -> bool:
+    """Whether a parameter is a rate or share in 0–1 by its name (pass_rate_3star, participation, ...).
+
+    >>> is_rate_name("pass_rate_3star"), is_rate_name("participation"), is_rate_name("programme_scale")
+    (True, True, False)
+    """
+    return any(word in name for word in ("rate", "participation", "share"))
 
 
 def money(value: float | int | Fraction) -> int:

@@ -14,7 +14,7 @@ from .. import fmt, paths
 from .compute import DEFAULT_ENVELOPE, BudgetResult, breakeven
 from .files import ScenarioSet, load_scenarios
 from .inputs import with_plan
-from .model import Scenario
+from .model import Scenario, is_rate_name
 from .simulate import Simulation, simulate
 
 __all__ = ["load_with_plan", "totals_table", "items_table", "breakeven_table", "simulation_table", "answer",
@@ -124,7 +124,7 @@ def sensitivity_table(table: pd.DataFrame, lang: str = "vi", top: int | None = 1
     def value(v, kind, name):
         if kind in ("unit_cost", "amount"):
             return fmt.vnd(v, lang)
-        if any(w in name for w in ("rate", "participation", "share")):
+        if is_rate_name(name):
             return fmt.percent(v, 0, lang)
         return fmt.number(v, 0 if float(v).is_integer() else 2, lang)
 

@@ -10,7 +10,7 @@ from typing import Iterable
 
 from .. import fmt
 from .compute import DEFAULT_ENVELOPE, what_if
-from .model import Scenario
+from .model import Scenario, is_rate_name
 
 __all__ = ["what_if_controls", "what_if_widget", "DEFAULT_CONTROLS"]
 
@@ -34,9 +34,7 @@ def what_if_controls(scenario: Scenario, controls: Iterable[str] | None = None) 
             if p.formula:
                 continue
             value, dist, label = float(p.value), p.dist, p.label()
-            is_rate = 0 < value <= 1 and isinstance(p.value, float)
-            kind = "rate" if is_rate else ("count" if float(value).is_integer() and not name.endswith("scale")
-                                           else "number")
+            kind = "rate" if is_rate_name(name) else ("count" if isinstance(p.value, int) else "number")
         elif any(it.id == name for it in scenario.items):
             it = scenario.item(name)
             value, dist, label, kind = it.cost / 1e6, it.dist, it.label(), "money"
@@ -90,4 +88,16 @@ def what_if_widget(scenario: Scenario, envelope: int = DEFAULT_ENVELOPE, *,
         s.observe(refresh, names="value")
     refresh()
     title = w.HTML(f"<b>{scenario.label(lang)}</b> — {fmt.vnd(envelope, lang)}")
-    return w.VBox([title, *sliders.values(), result])
+
+    class WhatIfBox(w.VBox):
+        """A VBox whose plain-text form (what a headless run or an HTML report shows) is the result line.
+
+        ipywidgets cuts that text at 110 characters, so it stays short.
+        """
+
+        def __repr__(self) -> str:
+            r = what_if(scenario, envelope, **overrides())
+            note = "(what-if: kéo thanh trượt)" if lang == "vi" else "(what-if: move the sliders)"
+            return f"{r.summary(lang)} {note}"
+
+    return WhatIfBox([title, *sliders.values(), result])
