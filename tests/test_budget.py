@@ -439,3 +439,14 @@ def test_tables_for_people(default):
                                      (1.0, "100%")])
 def test_probability_text(p, text):
     assert budget.probability(p) == text
+
+
+def test_numbers_typed_the_vietnamese_way(tmp_path):
+    raw = small_raw()
+    raw["scenarios"]["base"]["items"][0]["unit_cost"] = "1.000.000"   # thousands dots, as typed in Excel
+    raw["scenarios"]["base"]["parameters"]["pass_rate"]["value"] = "0,7"
+    s = budget.load_scenarios(write_yaml(tmp_path, raw))
+    assert s["base"].item("award").unit_cost == 1 * M and s["base"].parameters["pass_rate"].value == 0.7
+    raw["scenarios"]["base"]["items"][0]["unit_cost"] = "1 triệu"     # refused, never read as 1 đồng
+    with pytest.raises(ConfigError, match="item 'award': unit_cost '1 triệu' is not a number"):
+        budget.load_scenarios(write_yaml(tmp_path, raw))

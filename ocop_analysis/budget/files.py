@@ -325,17 +325,34 @@ def _number(value: Any, where: str, key: str) -> int | float:
     if isinstance(value, (int, float)):
         number = value
     else:
-        text = str(value).strip().replace("_", "").replace(" ", "")
+        text = str(value).strip().replace("_", "").replace(" ", "").replace("\u00a0", "")
         try:
             number = int(text)
         except ValueError:
             try:
                 number = float(text)
             except ValueError:
-                raise ConfigError(f"{where}: {key} {value!r} is not a number") from None
+                number = _written_number(text)
+                if number is None:
+                    raise ConfigError(f"{where}: {key} {value!r} is not a number") from None
     if isinstance(number, float) and not math.isfinite(number):
         raise ConfigError(f"{where}: {key} {value!r} is not a finite number")
     return number
+
+
+def _written_number(text: str) -> int | float | None:
+    """A number typed the Vietnamese way in a workbook cell: 50.000.000, 1,5 (digits and separators only;
+    "50 triệu" is refused rather than read as 50)."""
+    import re
+    from ..normalize import parse_number
+
+    if not re.fullmatch(r"[+-]?\d[\d.,]*", text):
+        return None
+    try:
+        number = parse_number(text)
+    except ValueError:
+        return None
+    return int(number) if number is not None and float(number).is_integer() else number
 
 
 def _money(value: Any, where: str, key: str) -> int:
