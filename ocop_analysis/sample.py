@@ -21,6 +21,7 @@ import unicodedata
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -159,7 +160,10 @@ class Slot:
     tags: dict = field(default_factory=dict)
 
 
-_CANONICAL_PREFIXES = sorted({normalize.fold(c) for c in reference.table("entity_types")["canonical"]}, key=len, reverse=True)
+@cache
+def _canonical_prefixes() -> list[str]:
+    """Canonical entity-type prefixes, folded, longest first (from reference/entity_types.csv)."""
+    return sorted({normalize.fold(c) for c in reference.table("entity_types")["canonical"]}, key=len, reverse=True)
 
 
 def _similar(a: str, b: str, cutoff: float = 0.75) -> bool:
@@ -254,7 +258,7 @@ class _Builder:
     def _rest(name: str) -> str:
         """The entity key without its type prefix ("htx nong nghiep my xuong" -> "nong nghiep my xuong")."""
         key = normalize.entity_key(name)
-        for canonical in _CANONICAL_PREFIXES:
+        for canonical in _canonical_prefixes():
             if key.startswith(canonical + " "):
                 return key[len(canonical) + 1:]
         return key
