@@ -12,8 +12,11 @@ Jupyter the dropdowns update those same outputs in place. All counting is done b
 """
 from __future__ import annotations
 
+import io
+
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import Image
 
 from . import analysis, charts, reference
 
@@ -87,7 +90,8 @@ class Explorer:
         return w.HBox(boxes)
 
     def render(self):
-        """(Figure, table) for the current selection."""
+        """(PNG image of the chart, table) for the current selection; the PNG does not depend on the
+        matplotlib backend, so headless runs keep it."""
         result, table = selection_table(self.evaluations, view=self.view, lang=self.lang, province=self.province,
                                         **self.selection)
         with charts.theme():
@@ -96,8 +100,10 @@ class Explorer:
             else:
                 ax = charts.plot_star_shares_by_year(result, lang=self.lang)
         fig = ax.figure
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
         plt.close(fig)  # shown through the display handle only, not again by the inline backend
-        return fig, table
+        return Image(data=buf.getvalue(), format="png"), table
 
     def show(self) -> "Explorer":
         from IPython.display import display

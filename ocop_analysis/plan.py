@@ -45,7 +45,8 @@ import yaml
 from . import reference
 from .errors import ConfigError
 
-__all__ = ["METRICS", "Plan", "Target", "load_plan", "parse_plan", "plan_scorecard", "plan_district_table"]
+__all__ = ["METRICS", "Plan", "Target", "load_plan", "parse_plan", "plan_scorecard", "plan_district_table",
+           "scorecard_table"]
 
 # metric -> (its own required keys, its optional keys, default unit)
 METRICS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
@@ -387,3 +388,36 @@ def plan_district_table(reg, plan, *, target_id: str | None = None, as_of=None) 
     table["target"] = t.target
     table["met"] = table["count"] >= t.target
     return table
+
+
+_HEAD = {"vi": ("Chỉ tiêu", "Kế hoạch", "Thực hiện", "Còn thiếu", "Kết quả", "Cách tính"),
+         "en": ("Target", "Plan", "Actual", "Short by", "Result", "How counted")}
+_STATUS = {"vi": ("Đạt", "Chưa đạt", "Chưa đo được"), "en": ("Met", "Not met", "Not measured")}
+
+
+def _fmt_value(v, unit: str, lang: str) -> str:
+    from . import fmt
+
+    if v is None or pd.isna(v):
+        return "–"
+    if unit == "share":
+        return fmt.percent(float(v), 1 if float(v) * 100 % 1 else 0, lang)
+    if unit == "vnd":
+        return fmt.vnd(float(v), lang)
+    return fmt.number(float(v), 0 if float(v).is_integer() else 1, lang)
+
+
+def scorecard_table(card: pd.DataFrame, *, lang: str = "vi") -> pd.DataFrame:
+    """A plan_scorecard as a table to read: numbers written as Vietnamese reports write them
+    ("≥ 60", "45%", "> 8,0 tỷ đồng"), the result as Đạt / Chưa đạt / Chưa đo được, and the note."""
+    head, status = _HEAD[lang], _STATUS[lang]
+    rows = []
+    for _, r in card.iterrows():
+        gap = r["gap"]
+        short = "–" if pd.isna(gap) or float(gap) <= 0 else _fmt_value(gap, r["unit"], lang)
+        result = status[2] if pd.isna(r["met"]) else (status[0] if bool(r["met"]) else status[1])
+        sign = "≥" if r["compare"] == ">=" else ">"
+        rows.append({head[0]: r["label"], head[1]: f"{sign} {_fmt_value(r['target'], r['unit'], lang)}",
+                     head[2]: _fmt_value(r["actual"], r["unit"], lang), head[3]: short, head[4]: result,
+                     head[5]: r["note"]})
+    return pd.DataFrame(rows, index=pd.Index(card["item"], name=None))

@@ -206,3 +206,18 @@ def test_bad_files(tmp_path):
                                                                           "metric: five_star"), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"typo.yaml: targets\[4\] \('five_star_dossiers'\): metric 'five_star'"):
         load_plan(typo)
+
+
+def test_scorecard_table_reads_like_a_report(reg, no_lifecycle):
+    from ocop_analysis.plan import scorecard_table
+
+    totals = pd.DataFrame({"scenario": ["plan"], "total": [8_200_000_000]})
+    t = scorecard_table(plan_scorecard(reg, paths.DEFAULT_PLAN, scenarios=totals))
+    assert list(t.columns) == ["Chỉ tiêu", "Kế hoạch", "Thực hiện", "Còn thiếu", "Kết quả", "Cách tính"]
+    assert t.loc["new_entries", "Kế hoạch"] == "≥ 60" and t.loc["new_entries", "Thực hiện"] == "7"
+    assert t.loc["new_entries", "Còn thiếu"] == "53" and t.loc["new_entries", "Kết quả"] == "Chưa đạt"
+    assert t.loc["cohort_2022_reevaluated", "Thực hiện"] == "50%"
+    assert t.loc["cohort_2022_reevaluated", "Còn thiếu"] == "–" and t.loc["cohort_2022_reevaluated", "Kết quả"] == "Đạt"
+    assert t.loc["budget", "Kế hoạch"] == "> 8,0 tỷ đồng" and t.loc["budget", "Thực hiện"] == "8,2 tỷ đồng"
+    en = scorecard_table(plan_scorecard(reg, paths.DEFAULT_PLAN), lang="en")
+    assert en.loc["budget", "Result"] == "Not measured"

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import Normalize
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from .. import fmt, reference
 from .theme import STAR_PALETTE, TARGET_COLOR, label, number_formatter, percent_formatter, star_label
@@ -110,7 +111,11 @@ def plot_district_group_heatmap(table: pd.DataFrame, *, ax=None, lang: str = "vi
         ax.spines[side].set_visible(False)
     cbar = ax.figure.colorbar(mesh, ax=ax, fraction=0.04, pad=0.02)
     cbar.set_label(label("count" if value == "count" else "share", lang))
-    cbar.ax.yaxis.set_major_formatter(number_formatter(lang=lang) if value == "count" else percent_formatter(lang=lang))
+    if value == "count":
+        cbar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        cbar.ax.yaxis.set_major_formatter(number_formatter(lang=lang))
+    else:
+        cbar.ax.yaxis.set_major_formatter(percent_formatter(lang=lang))
     if annotate:
         for (i, j), v in np.ndenumerate(data):
             if np.isnan(v):
@@ -310,7 +315,7 @@ def plot_tile_map(data: pd.DataFrame, *, value: str = "count", ax=None, lang: st
         else:
             face, hatch = cm(norm(v)), None
             txt_col = "white" if _lightness(face) < 0.5 else "black"
-        ax.add_patch(Rectangle((x, yy), 0.94, 0.94, facecolor=face, edgecolor="white", hatch=hatch, linewidth=1.5,
+        ax.add_patch(Rectangle((x, yy), 0.94, 0.94, facecolor=face, edgecolor="#bdbdbd", hatch=hatch, linewidth=0.6,
                                gid=f"tile-{row['code']}"))
         ax.text(x + 0.47, yy + 0.6, _wrap(row["short_name"], 12), ha="center", va="center", fontsize="x-small",
                 color=txt_col)
@@ -323,7 +328,10 @@ def plot_tile_map(data: pd.DataFrame, *, value: str = "count", ax=None, lang: st
     if colorbar:
         sm = plt.cm.ScalarMappable(norm=norm, cmap=cm)
         cbar = ax.figure.colorbar(sm, ax=ax, fraction=0.04, pad=0.02)
-        cbar.ax.yaxis.set_major_formatter(percent_formatter(lang=lang) if value == "share"
-                                          else number_formatter(lang=lang))
+        if value == "share":
+            cbar.ax.yaxis.set_major_formatter(percent_formatter(lang=lang))
+        else:
+            cbar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+            cbar.ax.yaxis.set_major_formatter(number_formatter(lang=lang))
     ax.set_title(title if title is not None else label("tile_map", lang))
     return ax

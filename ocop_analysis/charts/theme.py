@@ -93,6 +93,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "score_histogram": ("Phân bố điểm đánh giá", "Distribution of evaluation scores"),
     "scorecard": ("Kết quả thực hiện kế hoạch OCOP", "OCOP plan scorecard"),
     "tile_map": ("Bản đồ ô các huyện/thành phố", "Tile map of districts/cities"),
+    "products_by_district": ("Sản phẩm OCOP theo huyện/thành phố", "OCOP products by district/city"),
+    "valid_by_district": ("Sản phẩm còn hiệu lực chứng nhận theo huyện/thành phố",
+                          "Products with a valid certificate by district/city"),
+    "new_4star_by_district": ("Sản phẩm mới đạt 4 sao theo huyện/thành phố", "New 4★ products by district/city"),
 }
 
 
