@@ -790,52 +790,58 @@ def locate_rows(frame: pd.DataFrame, province: Any = reference.DEFAULT_PROVINCE,
     ]).reindex(idx)
     a_res = parse_addresses(col(address), province)
     names = _district_names()
-    result = pd.DataFrame(index=idx, columns=LOCATE_COLUMNS, dtype=object)
-    problems: list[dict] = []
-    for i in idx:
-        c_row, a_row = out.loc[i], a_res.loc[i]
-        cands, source, code = (), None, None
-        if d_ok[i]:
-            code, source, cands = d_match[i].code, "district", (d_match[i].code,)
-        elif c_row["commune_status"] in ("ok", "ambiguous"):
-            source, cands = "commune", c_row["district_candidates"]
-            code = c_row["district_code"] if c_row["commune_status"] == "ok" else None
-        elif a_row["address_status"] in ("ok", "ambiguous"):
-            source, cands = "address", a_row["district_candidates"]
-            code = a_row["district_code"] if a_row["address_status"] == "ok" else None
-        code = None if code is None or pd.isna(code) else int(code)
-        info = names.get(code) if code is not None else None
-        use_address = source == "address"
-        legacy_code = info[1] if info else (a_row["legacy_province_code"] if use_address else c_row["legacy_province_code"])
-        current = c_row["province_code"]
-        if legacy_code is not None and not pd.isna(legacy_code):
-            current = current_province_code(int(legacy_code))
-        result.loc[i, LOCATE_COLUMNS] = [
-            code, info[0] if info else None, source, tuple(cands),
-            (a_row["commune"] if use_address else c_row["commune"]),
-            (a_row["commune_code"] if use_address else c_row["commune_code"]),
-            current, info[2] if info else (a_row["legacy_province"] if use_address else c_row["legacy_province"]),
-            legacy_code,
-        ]
-        if source in ("commune", "address") and code is None and len(cands) > 1:
-            value = (c_series if source == "commune" else col(address))[i]
-            merged = source == "commune" and c_row["commune_structure"] == "current" and c_row["commune"] is not pd.NA
-            problems.append(_ambiguous_problem(frame, i, source, value, cands, merged))
-    result = result.astype({"district_code": "Int64", "commune_code": "Int64", "province_code": "Int64",
-                            "legacy_province_code": "Int64", "district": "string", "district_source": "string",
-                            "commune": "string", "legacy_province": "string"})
+    d_code = d_match.map(lambda m: m.code if m is not None and m.status == "ok" else None)
+    has_d = d_code.notna()
+    use_c = ~has_d & out["commune_status"].isin(["ok", "ambiguous"])
+    use_a = ~has_d & ~use_c & a_res["address_status"].isin(["ok", "ambiguous"])
+    source = pd.Series(np.select([has_d, use_c, use_a], ["district", "commune", "address"], ""), index=idx)
+    code = d_code.where(has_d, out["district_code"].astype(object).where(use_c, a_res["district_code"].astype(object)))
+    code = code.where(has_d | use_c | use_a).map(lambda c: None if c is None or pd.isna(c) else int(c))
+    cands = d_code.map(lambda c: (c,) if c is not None and not pd.isna(c) else ())
+    cands = cands.where(has_d, out["district_candidates"].where(use_c, a_res["district_candidates"].where(use_a, [()] * len(idx))))
+    pick = lambda name: out[name].astype(object).where(~use_a, a_res[name].astype(object))  # noqa: E731
+    info = code.map(lambda c: names.get(c) if c is not None else None)
+    legacy_code = info.map(lambda t: t[1] if t else None).where(code.notna(), pick("legacy_province_code"))
+    legacy_slug = info.map(lambda t: t[2] if t else None).where(code.notna(), pick("legacy_province"))
+    current = normalize.map_unique(legacy_code, lambda c: None if c is None or pd.isna(c) else current_province_code(int(c)))
+    result = pd.DataFrame({
+        "district_code": pd.array(code.tolist(), dtype="Int64"),
+        "district": pd.array(info.map(lambda t: t[0] if t else None).tolist(), dtype="string"),
+        "district_source": pd.array(source.replace("", None).tolist(), dtype="string"),
+        "district_candidates": cands.map(tuple).tolist(),
+        "commune": pd.array(pick("commune").map(_none).tolist(), dtype="string"),
+        "commune_code": pd.array(pick("commune_code").map(_none).tolist(), dtype="Int64"),
+        "province_code": pd.array(current.where(current.notna(), out["province_code"].astype(object)).map(_none).tolist(),
+                                  dtype="Int64"),
+        "legacy_province": pd.array(legacy_slug.map(_none).tolist(), dtype="string"),
+        "legacy_province_code": pd.array(legacy_code.map(_none).tolist(), dtype="Int64"),
+    }, index=idx)
+    flagged = ((use_c | use_a) & result["district_code"].isna() & result["district_candidates"].map(len).gt(1)).to_numpy()
+    positions = np.flatnonzero(flagged)
+    if not len(positions):
+        return result, []
+    meta = {name: (frame[name].to_numpy(dtype=object) if name in frame.columns else np.full(len(frame), None, dtype=object))
+            for name in ("source_file", "source_sheet", "source_row")}
+    commune_values, address_values = c_series.to_numpy(dtype=object), col(address).to_numpy(dtype=object)
+    by_commune, structures = use_c.to_numpy(), out["commune_structure"].to_numpy(dtype=object)
+    found_commune, candidates = out["commune"].isna().to_numpy(), result["district_candidates"].to_numpy(dtype=object)
+    problems = []
+    for k in positions:
+        column = "commune" if by_commune[k] else "address"
+        value = commune_values[k] if by_commune[k] else address_values[k]
+        merged = bool(by_commune[k] and structures[k] == "current" and not found_commune[k])
+        problems.append(_ambiguous_problem(meta["source_file"][k], meta["source_sheet"][k], meta["source_row"][k],
+                                           column, value, candidates[k], merged))
     return result, problems
 
 
-def _ambiguous_problem(frame: pd.DataFrame, i, column: str, value: Any, candidates: tuple[int, ...],
+def _ambiguous_problem(file: Any, sheet: Any, row: Any, column: str, value: Any, candidates: tuple[int, ...],
                        merged: bool) -> dict:
     names = _district_names()
     options = " or ".join(f"{names[c][0]} ({c})" for c in candidates if c in names)
-    get = lambda name: frame.at[i, name] if name in frame.columns else None  # noqa: E731
-    row = get("source_row")
     where = f"row {row}" if row is not None and not pd.isna(row) else "a row"
     return {
-        "file": get("source_file"), "sheet": get("source_sheet"), "row": row, "column": column, "value": value,
+        "file": file, "sheet": sheet, "row": row, "column": column, "value": value,
         "problem": "ambiguous_legacy_district", "severity": "warning",
         "message": (f"{where}: '{value}' " + (f"was formed in 2025 from communes of {options}" if merged else
                                                f"could be in {options}")
