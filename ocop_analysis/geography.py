@@ -49,7 +49,8 @@ __all__ = [
     "DATA_SOURCE", "province_code", "province_slug", "provinces", "merged_provinces", "current_province_code",
     "districts", "library_districts", "district_index", "resolve_legacy_district", "communes", "commune_links",
     "CommuneMatch", "legacy_district_for_commune", "resolve_communes",
-    "AddressMatch", "parse_address", "parse_addresses", "locate_rows", "LOCATE_COLUMNS",
+    "RESULT_COLUMNS", "AddressMatch", "parse_address", "parse_addresses", "ADDRESS_COLUMNS",
+    "locate_rows", "LOCATE_COLUMNS", "REFORM_DATE",
     "district_coordinates", "commune_coordinates",
 ]
 
@@ -365,7 +366,6 @@ def commune_links(province: Any = reference.DEFAULT_PROVINCE) -> pd.DataFrame:
     return links[links["province_code"] == current_province_code(province)].reset_index(drop=True)
 
 
-_TONE_FIX = str.maketrans({})
 _TONES = [("oà", "òa"), ("oá", "óa"), ("oả", "ỏa"), ("oã", "õa"), ("oạ", "ọa"), ("oè", "òe"), ("oé", "óe"),
           ("oẻ", "ỏe"), ("oẽ", "õe"), ("oẹ", "ọe"), ("uỳ", "ùy"), ("uý", "úy"), ("uỷ", "ủy"), ("uỹ", "ũy"), ("uỵ", "ụy")]
 _UNIT_WORDS = [  # (accent-insensitive prefix tokens, accepted accented spellings of the first token, kind)
@@ -655,7 +655,7 @@ def _province_part(part: str) -> int | None:
         return None
     m = _PROVINCE_PREFIX.match(key)
     bare = key[m.end():] if m else key
-    if not m and not key.startswith("dong thap") and bare not in _province_lookup():
+    if not m and bare not in _province_lookup():
         return None
     try:
         return province_code(bare)
