@@ -152,6 +152,7 @@ def evaluate(scenarios, envelope: int = DEFAULT_ENVELOPE, *, lang: str = "vi") -
     """Line items and totals of one or many scenarios against the envelope.
 
     ``scenarios``: a :class:`Scenario`, a dict of them (``load_scenarios``) or a list.
+    ``envelope``: 8 billion VND unless given (pass ``scenarios.envelope`` to use the file's).
     Returns a :class:`BudgetResult` with ``.items``, ``.totals`` and ``.parameters``
     (also unpackable: ``items, totals = evaluate(s)``).
 
