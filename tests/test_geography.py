@@ -329,3 +329,19 @@ def test_locate_rows_for_the_loader():
         (6, "commune", "ambiguous_legacy_district"), (9, "commune", "ambiguous_legacy_district")]
     assert "Huyện Lấp Vò (875) or Huyện Lai Vung (876)" in problems[0]["message"]
     assert "formed in 2025" in problems[0]["message"] and "could be in" in problems[1]["message"]
+
+
+def test_per_district_4_star_count_on_a_merged_registry_equals_the_hand_count():
+    # a 2025 second-half registry of the merged province, written with 2025 communes only
+    rows = [("Xã Tân Hồng", 4), ("Phường Sa Đéc", 4), ("Phường Sa Đéc", 3), ("Xã Lai Vung", 4), ("Xã Cái Bè", 4),
+            ("Xã Tháp Mười", 4), ("Xã Tháp Mười", 4), ("Phường Mỹ Tho", 3), ("Xã Phú Hựu", 4), ("Xã Mỹ Thọ", 4)]
+    ev = pd.DataFrame(rows, columns=["commune", "stars"]).assign(decision_date=pd.Timestamp("2025-10-15"))
+    loc, problems = geo.locate_rows(ev)
+    ev = ev.join(loc)
+    four = ev[(ev["legacy_province"] == "dong-thap") & (ev["stars"] == 4)]
+    counts = four["district_code"].value_counts().to_dict()
+    # by hand: Tân Hồng 869, Sa Đéc 867, Tháp Mười 872 (x2), Phú Hựu 877, Mỹ Thọ 873; Lai Vung is
+    # ambiguous (875/876: not counted, one warning); Cái Bè is former Tiền Giang (not old Đồng Tháp's plan)
+    assert counts == {869: 1, 867: 1, 872: 2, 877: 1, 873: 1}
+    assert len(four) == 7 and four["district_code"].isna().sum() == 1
+    assert [p["value"] for p in problems] == ["Xã Lai Vung"]
