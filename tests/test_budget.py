@@ -381,6 +381,8 @@ def test_with_registry_counts_the_cohort(default):
     assert q["reevaluated_3star"] == 5 and q["reevaluated_4star"] == 3  # ceil(9 × 0.5), ceil(5 × 0.5)
     assert "registry" in scenarios["plan"].parameters["cohort_2022_3star"].source
     assert default["plan"].parameters["cohort_2022_3star"].value == 115  # input untouched
+    # a registry without a 2022 cohort keeps the published counts instead of zeroing them
+    assert budget.with_registry(default, ev[ev["year"] != 2022]) is default
 
 
 def test_with_plan_sets_the_counts(default):

@@ -21,7 +21,8 @@ def test_notebook_is_committed_clean():
     assert "Câu hỏi" in first and "Đầu vào" in first and "Đầu ra" in first
     tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1
-    assert all(name in tagged[0].source for name in ("scenarios_path", "plan_path", "lang", "output_dir"))
+    assert all(name in tagged[0].source
+               for name in ("registry_paths", "scenarios_path", "plan_path", "lang", "output_dir"))
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
@@ -66,6 +67,8 @@ def test_notebook_answers_the_question(executed):
     assert "tổng 11,4 tỷ đồng, **vượt** kinh phí 3,4 tỷ đồng so với 8,0 tỷ đồng" in text
     assert "xác suất vượt 8,0 tỷ đồng là **" in text
     assert "Bắc Giang" in text and "assumption" in text  # the closing table of sources
+    # the 2022 cohort counted from the (synthetic, calibrated) sample registry: 156 = 115 + 41
+    assert "'cohort_2022': 156, 'cohort_2022_3star': 115, 'cohort_2022_4star': 41" in text
     # the what-if widget shows its result as text without a front end; the static example ran too
     assert "Tổng: 11,4 tỷ đồng — thiếu 3,4 tỷ đồng so với 8,0 tỷ đồng (what-if" in text
     assert "Tổng: 7,9 tỷ đồng — còn dư 132,2 triệu đồng so với 8,0 tỷ đồng" in text

@@ -67,8 +67,14 @@ def _apply(scenarios, values: Mapping[str, float], source: str):
 
 
 def with_registry(scenarios, registry, year: int = 2022):
-    """Scenarios whose ``cohort_<year>*`` parameters are counted from ``registry`` (or its evaluations)."""
+    """Scenarios whose ``cohort_<year>*`` parameters are counted from ``registry`` (or its evaluations).
+
+    A registry without any product certified in ``year`` leaves the scenarios unchanged (their
+    published counts stay), rather than setting the cohort to zero.
+    """
     counts = cohort_counts(registry, year)
+    if counts[f"cohort_{year}"] == 0:
+        return scenarios
     return _apply(scenarios, counts, f"registry: products certified in {year} ({counts[f'cohort_{year}']})")
 
 
