@@ -345,3 +345,13 @@ def test_per_district_4_star_count_on_a_merged_registry_equals_the_hand_count():
     assert counts == {869: 1, 867: 1, 872: 2, 877: 1, 873: 1}
     assert len(four) == 7 and four["district_code"].isna().sum() == 1
     assert [p["value"] for p in problems] == ["Xã Lai Vung"]
+
+
+def test_docstring_examples_hold():
+    import doctest
+
+    from ocop_analysis.charts import maps
+
+    for module in (geo, maps):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0
