@@ -26,6 +26,7 @@ import base64
 import datetime as dt
 import html
 import json
+import logging
 import os
 import re
 import shutil
@@ -324,10 +325,11 @@ def _merge_notebooks(executed: list[Path], figures_by_nb: dict[str, list[Path]],
     merged.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     merged.cells.append(nbformat.v4.new_markdown_cell(header_md))
     merged.cells.append(nbformat.v4.new_markdown_cell("OCOPTOCPLACEHOLDER"))
-    for path in executed:
+    for n, path in enumerate(executed):
         nb = nbformat.read(path, as_version=4)
         images = 0
-        for cell in nb.cells:
+        for i, cell in enumerate(nb.cells):
+            cell["id"] = f"nb{n:02d}-{i:03d}"  # ids repeat across notebooks; keep them unique in the page
             tags = cell.get("metadata", {}).get("tags", [])
             if "parameters" in tags or "injected-parameters" in tags:
                 continue
@@ -486,6 +488,11 @@ def _write_workbooks(regs, plan, scenarios, as_of, lang, out: Path, log: RunLog)
     return [str(p) for p in (*written, summary)]
 
 
+def _snapshot(folder: Path) -> dict[Path, int]:
+    """{file: modification time}: a figure rewritten by a later notebook counts for that notebook too."""
+    return {p: p.stat().st_mtime_ns for p in folder.iterdir() if p.is_file()}
+
+
 def _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log, progress):
     from tqdm.auto import tqdm
 
@@ -496,12 +503,14 @@ def _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log,
     previous_backend = os.environ.get("MPLBACKEND")
     # Charts must show inline (so they land in the HTML) even if the caller runs with MPLBACKEND=Agg.
     os.environ["MPLBACKEND"] = INLINE_BACKEND
+    # papermill logs "Unable to parse line" for parameter comments it cannot read; we read them ourselves
+    logging.getLogger("papermill").setLevel(logging.ERROR)
     bar = tqdm(notebooks, unit="notebook", disable=not progress, file=sys.stderr, desc="report")
     try:
         for nb in bar:
             bar.set_postfix_str(nb.name)
             declared = notebook_parameters(nb)
-            before = set(figures.iterdir())
+            before = _snapshot(figures)
             target = nb_out / nb.name
             t0 = time.perf_counter()
             try:
@@ -513,7 +522,8 @@ def _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log,
                     executed.append(target)
                 return exc
             finally:
-                figures_by_nb[nb.name] = sorted(set(figures.iterdir()) - before)
+                after = _snapshot(figures)
+                figures_by_nb[nb.name] = sorted(p for p, m in after.items() if before.get(p) != m)
             executed.append(target)
             log.notebooks.append({"notebook": nb.name, "status": "ok",
                                   "seconds": round(time.perf_counter() - t0, 1),

@@ -28,8 +28,8 @@ def test_runs_without_error_and_saves_its_chart(executed):
     out, nb = executed
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == []
-    assert sorted(p.name for p in (out / "figures").iterdir()) == ["star_shares_by_year.png",
-                                                                  "star_shares_by_year.svg"]
+    assert sorted(p.name for p in (out / "figures").iterdir()) == ["quickstart_star_shares_by_year.png",
+                                                                  "quickstart_star_shares_by_year.svg"]
 
 
 def test_shows_the_canonical_table_counts_and_one_chart(executed):
