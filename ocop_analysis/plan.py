@@ -74,7 +74,7 @@ class Target:
     target: float
     compare: str = ">="
     unit: str = "products"
-    note: str = ""
+    note: dict[str, str] = field(default_factory=dict)
     year: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
 
@@ -91,7 +91,8 @@ class Plan:
     def to_frame(self, lang: str = "vi") -> pd.DataFrame:
         """The targets as a table (id, label, metric, target, compare, unit, note)."""
         return pd.DataFrame([{"id": t.id, "label": t.label.get(lang) or t.label.get("vi"), "metric": t.metric,
-                              "target": t.target, "compare": t.compare, "unit": t.unit, "note": t.note}
+                              "target": t.target, "compare": t.compare, "unit": t.unit,
+                              "note": t.note.get(lang, "")}
                              for t in self.targets])
 
 
@@ -176,14 +177,7 @@ def _parse_target(item: Any, where: str) -> Target:
     tid = item["id"]
     if not isinstance(tid, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", tid):
         _fail(where, f"id must be a short name of letters, digits, _ or -, not {tid!r}")
-    label = item["label"]
-    if isinstance(label, str) and label.strip():
-        label = {"vi": label, "en": label}
-    elif isinstance(label, dict) and label and all(k in ("vi", "en") for k in label) \
-            and all(isinstance(v, str) and v.strip() for v in label.values()):
-        label = {"vi": label.get("vi") or label.get("en"), "en": label.get("en") or label.get("vi")}
-    else:
-        _fail(where, f"label must be text or {{vi: ..., en: ...}}, not {label!r}")
+    label = _bilingual(item["label"], "label", where)
     target = item["target"]
     if isinstance(target, bool) or not isinstance(target, (int, float)) or target < 0 or target != target:
         _fail(where, f"target must be a number ≥ 0, not {target!r}")
@@ -207,9 +201,19 @@ def _parse_target(item: Any, where: str) -> Target:
         if not isinstance(item["scenario"], str):
             _fail(where, f"scenario must be a scenario name, not {item['scenario']!r}")
         params["scenario"] = item["scenario"]
-    note = item.get("note") or ""
+    note = _bilingual(item["note"], "note", where) if item.get("note") else {}
     return Target(id=tid, label=label, metric=metric, target=target, compare=compare, unit=unit,
-                  note=str(note), year=year, params=params)
+                  note=note, year=year, params=params)
+
+
+def _bilingual(value, key: str, where: str) -> dict[str, str]:
+    """Text, or {vi: ..., en: ...} (one language is enough: it stands in for the other)."""
+    if isinstance(value, str) and value.strip():
+        return {"vi": value, "en": value}
+    if isinstance(value, dict) and value and all(k in ("vi", "en") for k in value) \
+            and all(isinstance(v, str) and v.strip() for v in value.values()):
+        return {"vi": value.get("vi") or value.get("en"), "en": value.get("en") or value.get("vi")}
+    _fail(where, f"{key} must be text or {{vi: ..., en: ...}}, not {value!r}")
 
 
 def _as_plan(plan) -> Plan:
@@ -249,17 +253,45 @@ def _district_counts(ev: pd.DataFrame, year: int, stars: int, province: str) -> 
                          "count": [int(counts.get(c, 0)) for c in d["code"]]})
 
 
-def _five_star(ev: pd.DataFrame, year: int) -> tuple[int, str]:
+# How-counted notes, in both languages (the scorecard's note column).
+_MSG = {
+    "five_star": ("{cand} sản phẩm đánh dấu tiềm năng 5 sao, {five} sản phẩm đạt 5 sao năm {year}",
+                  "{cand} marked potential 5★ (Tiềm năng 5 sao), {five} rated 5★ in {year}"),
+    "cohort_none": ("không có sản phẩm công nhận năm {cohort}", "no products recognised in {cohort}"),
+    "cohort_rates": ("{n}/{d} sản phẩm công nhận năm {cohort} đã được đánh giá lại (oa.reevaluation_rates)",
+                     "{n} of {d} products recognised in {cohort} re-evaluated (oa.reevaluation_rates)"),
+    "cohort_plain": ("{n}/{d} sản phẩm công nhận năm {cohort} có kết quả năm {year} (đếm theo product_id; "
+                     "chưa có hàm vòng đời)",
+                     "{n} of {d} products certified in {cohort} have a {year} row (plain count by product_id; "
+                     "lifecycle rates not available)"),
+    "no_budget": ("chưa đo được: không có tệp kịch bản kinh phí", "not measured: no budget scenarios given"),
+    "budget": ("tổng chi phí ước tính của kịch bản kinh phí '{name}'", "total of budget scenario '{name}'"),
+    "new": ("{n} dòng năm {year} loại đánh giá 'Mới'", "{n} rows of {year} with kind 'new'"),
+    "no_kind": ("{n} dòng năm {year} không ghi loại đánh giá, không được tính",
+                "{n} rows of {year} have no kind and are not counted"),
+    "new_stars": ("sản phẩm mới năm {year} được công nhận {stars} sao", "new rows of {year} certified at {stars}★"),
+    "districts": ("{n}/{d} huyện/thành phố có ≥ {target} sản phẩm mới {stars} sao",
+                  "{n} of {d} districts have ≥ {target} new {stars}★"),
+    "short": ("chưa đạt: {names}", "short: {names}"),
+}
+
+
+def _say(key: str, lang: str, **kw) -> str:
+    vi, en = _MSG[key]
+    return (vi if lang == "vi" else en).format(**kw)
+
+
+def _five_star(ev: pd.DataFrame, year: int, lang: str) -> tuple[int, str]:
     rows = ev[ev["year"] == year]
     cand = rows["five_star_candidate"].fillna(False).astype(bool)
     five = (rows["stars"] == 5).fillna(False) & _certified(rows)
     keys = rows["product_id"].astype("string").fillna(pd.Series(rows.index.astype(str), index=rows.index))
     n_cand, n_five = keys[cand].nunique(), keys[five].nunique()
     n = keys[cand | five].nunique()
-    return n, f"{n_cand} marked potential 5★ (Tiềm năng 5 sao), {n_five} rated 5★ in {year}"
+    return n, _say("five_star", lang, cand=n_cand, five=n_five, year=year)
 
 
-def _cohort_share(reg, ev: pd.DataFrame, cohort: int, year: int, as_of) -> tuple[float | None, str]:
+def _cohort_share(reg, ev: pd.DataFrame, cohort: int, year: int, as_of, lang: str) -> tuple[float | None, str]:
     try:
         from .lifecycle import reevaluation_rates
     except ImportError:
@@ -268,25 +300,23 @@ def _cohort_share(reg, ev: pd.DataFrame, cohort: int, year: int, as_of) -> tuple
         rates = reevaluation_rates(reg, as_of=as_of)
         row = rates[rates["cohort"] == cohort]
         if len(row) == 0:
-            return None, f"no products recognised in {cohort} (reevaluation_rates)"
+            return None, _say("cohort_none", lang, cohort=cohort)
         row = row.iloc[0]
         rate = row["rate"]
         rate = None if pd.isna(rate) else float(rate)
-        return rate, (f"{int(row['reevaluated'])} of {int(row['recognized'])} products recognised in {cohort} "
-                      f"re-evaluated (oa.reevaluation_rates)")
+        return rate, _say("cohort_rates", lang, n=int(row["reevaluated"]), d=int(row["recognized"]), cohort=cohort)
     cert = ev[(ev["year"] == cohort) & _certified(ev) & ev["product_id"].notna()]
     cohort_ids = set(cert["product_id"])
     later = set(ev.loc[(ev["year"] == year) & ev["product_id"].notna(), "product_id"])
     n = len(cohort_ids & later)
     if not cohort_ids:
-        return None, f"no products certified in {cohort}"
-    return n / len(cohort_ids), (f"{n} of {len(cohort_ids)} products certified in {cohort} have a {year} row "
-                                 f"(plain count by product_id; lifecycle rates not available)")
+        return None, _say("cohort_none", lang, cohort=cohort)
+    return n / len(cohort_ids), _say("cohort_plain", lang, n=n, d=len(cohort_ids), cohort=cohort, year=year)
 
 
-def _budget(target: Target, scenarios) -> tuple[float | None, str]:
+def _budget(target: Target, scenarios, lang: str) -> tuple[float | None, str]:
     if scenarios is None:
-        return None, "not measured: no budget scenarios given"
+        return None, _say("no_budget", lang)
     if isinstance(scenarios, pd.DataFrame):  # budget totals already computed (columns scenario, total)
         totals = scenarios
     else:
@@ -302,36 +332,36 @@ def _budget(target: Target, scenarios) -> tuple[float | None, str]:
         raise ConfigError(f"target {target.id!r}: scenario {name!r} not in the scenarios "
                           f"({', '.join(map(str, totals['scenario']))})")
     row = row.iloc[0]
-    return float(row["total"]), f"total of budget scenario {row['scenario']!r}"
+    return float(row["total"]), _say("budget", lang, name=row["scenario"])
 
 
-def _measure(t: Target, reg, ev, plan: Plan, as_of, scenarios) -> tuple[float | None, str]:
+def _measure(t: Target, reg, ev, plan: Plan, as_of, scenarios, lang: str) -> tuple[float | None, str]:
     year = t.year or plan.year
     if t.metric == "new_entries":
         new = _new_rows(ev, year)
         unknown = int(((ev["year"] == year) & ev["kind"].isna()).sum())
-        note = f"{len(new)} rows of {year} with kind 'new'"
+        note = _say("new", lang, n=len(new), year=year)
         if unknown:
-            note += f"; {unknown} rows of {year} have no kind and are not counted"
+            note += "; " + _say("no_kind", lang, n=unknown, year=year)
         return len(new), note
     if t.metric == "new_certified_at_stars":
         new = _new_rows(ev, year)
         n = int(((new["stars"] == t.params["stars"]).fillna(False) & _certified(new)).sum())
-        return n, f"new rows of {year} certified at {t.params['stars']}★"
+        return n, _say("new_stars", lang, year=year, stars=t.params["stars"])
     if t.metric == "new_entries_per_district":
         table = _district_counts(ev, year, t.params["stars"], plan.province)
         reached = int((table["count"] >= t.target).sum())
         short = table.loc[table["count"] < t.target, "short_name"].tolist()
-        note = f"{reached} of {len(table)} districts have ≥ {t.target:g} new {t.params['stars']}★"
+        note = _say("districts", lang, n=reached, d=len(table), target=f"{t.target:g}", stars=t.params["stars"])
         if short:
-            note += "; short: " + ", ".join(short)
+            note += "; " + _say("short", lang, names=", ".join(short))
         return reached, note
     if t.metric == "five_star_dossiers":
-        return _five_star(ev, year)
+        return _five_star(ev, year, lang)
     if t.metric == "cohort_reevaluated_share":
-        return _cohort_share(reg, ev, t.params["cohort"], year, as_of)
+        return _cohort_share(reg, ev, t.params["cohort"], year, as_of, lang)
     if t.metric == "budget_vnd":
-        return _budget(t, scenarios)
+        return _budget(t, scenarios, lang)
     raise ConfigError(f"unknown metric {t.metric!r}")  # unreachable: load_plan checks
 
 
@@ -347,7 +377,7 @@ def plan_scorecard(reg, plan, as_of=None, *, scenarios=None, lang: str = "vi") -
     ev = _rows(reg, as_of)
     rows = []
     for t in plan.targets:
-        actual, how = _measure(t, reg, ev, plan, as_of, scenarios)
+        actual, how = _measure(t, reg, ev, plan, as_of, scenarios, lang)
         target = t.target
         if t.metric == "new_entries_per_district":
             target = len(reference.districts(plan.province))
@@ -356,7 +386,7 @@ def plan_scorecard(reg, plan, as_of=None, *, scenarios=None, lang: str = "vi") -
         else:
             met = actual > target if t.compare == ">" else actual >= target
             gap = target - actual
-        note = "; ".join(x for x in (how, t.note) if x)
+        note = "; ".join(x for x in (how, t.note.get(lang, "")) if x)
         rows.append({"item": t.id, "label": t.label.get(lang) or t.label["vi"], "metric": t.metric,
                      "target": float(target), "actual": actual, "gap": gap, "met": met, "unit": t.unit,
                      "compare": t.compare, "note": note})

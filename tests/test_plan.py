@@ -72,7 +72,7 @@ def test_scorecard_hand_counts(reg, no_lifecycle):
     assert {"unit", "note"} <= set(card.columns)
     c = _by_item(card)
     assert c.loc["new_entries", "actual"] == 7  # N1–N7; K has no kind, X is an upgrade
-    assert "no kind" in c.loc["new_entries", "note"]
+    assert "không ghi loại đánh giá" in c.loc["new_entries", "note"]
     assert c.loc["new_entries", "gap"] == 53 and not c.loc["new_entries", "met"]
     assert c.loc["new_3_star", "actual"] == 2  # N4, N5
     assert c.loc["new_4_star", "actual"] == 3  # N1, N2, N3
@@ -81,15 +81,18 @@ def test_scorecard_hand_counts(reg, no_lifecycle):
     assert c.loc["five_star_dossiers", "actual"] == 3  # N1 and X marked, N7 rated 5★
     assert c.loc["cohort_2022_reevaluated", "actual"] == 0.5  # P22a, P22b of four
     assert c.loc["cohort_2022_reevaluated", "met"]  # ≥ 50%
-    assert "2 of 4" in c.loc["cohort_2022_reevaluated", "note"]
+    assert "2/4 sản phẩm công nhận năm 2022" in c.loc["cohort_2022_reevaluated", "note"]
     assert pd.isna(c.loc["budget", "actual"]) and pd.isna(c.loc["budget", "met"])
-    assert "not measured" in c.loc["budget", "note"]
+    assert "chưa đo được" in c.loc["budget", "note"]
     assert c.loc["new_entries", "label"] == "Sản phẩm mới tham gia đánh giá năm 2025"
 
 
 def test_scorecard_english_labels(reg, no_lifecycle):
     c = _by_item(plan_scorecard(reg, paths.DEFAULT_PLAN, lang="en"))
     assert c.loc["new_entries", "label"] == "New products entered for evaluation in 2025"
+    assert "2 of 4 products certified in 2022" in c.loc["cohort_2022_reevaluated", "note"]
+    assert c.loc["budget", "note"].startswith("not measured")
+    assert "1 of 12 districts" in c.loc["new_4_star_per_district", "note"]
 
 
 def test_scorecard_as_of_drops_later_decisions(reg, no_lifecycle):
@@ -103,7 +106,7 @@ def test_scorecard_uses_lifecycle_rates_when_present(reg, monkeypatch):
                           "reevaluated": [3, 80], "rate": [0.3, 80 / 156]})
     fake = types.SimpleNamespace(reevaluation_rates=lambda reg, as_of=None: rates)
     monkeypatch.setitem(sys.modules, "ocop_analysis.lifecycle", fake)
-    c = _by_item(plan_scorecard(reg, paths.DEFAULT_PLAN))
+    c = _by_item(plan_scorecard(reg, paths.DEFAULT_PLAN, lang="en"))
     assert c.loc["cohort_2022_reevaluated", "actual"] == pytest.approx(80 / 156)
     assert c.loc["cohort_2022_reevaluated", "met"]
     assert "80 of 156" in c.loc["cohort_2022_reevaluated", "note"]
@@ -176,6 +179,7 @@ def _bad(**change):
     (_bad(target_changes={"compare": "<"}), "compare"),
     (_bad(target_changes={"unit": "kg"}), "'kg'"),
     (_bad(target_changes={"label": {"fr": "x"}}), "label"),
+    (_bad(target_changes={"note": 5}), "note"),
     ({"year": 2025, "province": "dong-thap",
       "targets": [{"id": "s", "label": "S", "metric": "cohort_reevaluated_share", "cohort": 2022, "target": 50}]},
      "0.5"),
