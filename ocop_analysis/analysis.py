@@ -186,7 +186,8 @@ def star_distribution(evaluations: pd.DataFrame, by: str | None = None, *, bench
     """Certified products by star rating, overall or by year, group or district, with shares.
 
     by=None counts the product stock (latest certified result per product); by="year"
-    the certified results of each year's rounds; by="group"/"district" the stock split so.
+    the certified results of each year's rounds; by="group"/"district" the stock split so
+    (products without a group get a group <NA> level when there are any).
     Columns: [<by>,] stars, count, total, share, source ("registry" or "national"),
     benchmark_as_of, label. Unless ``benchmark=None``, the national totals by star
     (reference/national_benchmark.csv; "latest" or an ISO date) follow as rows with
@@ -208,8 +209,9 @@ def star_distribution(evaluations: pd.DataFrame, by: str | None = None, *, bench
     else:
         rows = latest_results(evaluations, valid_only=valid_only, as_of=as_of)
         if by == "group":
-            rows = rows.assign(_by=rows["group"])
-            levels = sorted(reference.groups()["group"])
+            # products without a group are a level of their own (-1 here, <NA> in the result), never dropped
+            rows = rows.assign(_by=rows["group"].astype("Int64").fillna(-1))
+            levels = sorted(reference.groups()["group"]) + ([-1] if (rows["_by"] == -1).any() else [])
         elif by == "district":
             rows = rows.assign(_by=rows["district_code"])
             levels = reference.districts(province)["code"].tolist()
@@ -230,6 +232,7 @@ def star_distribution(evaluations: pd.DataFrame, by: str | None = None, *, bench
         long["label"] = long["_by"].map(names)
     elif by == "group":
         long["label"] = long["_by"].map(reference.group_names("vi"))
+        long["_by"] = long["_by"].astype("Int64").mask(long["_by"] == -1)
     if benchmark is not None:
         nb = national_benchmark(benchmark)
         bench = pd.DataFrame({"_by": pd.NA, "stars": nb["stars"], "count": nb["count"], "total": nb["total"],
@@ -347,7 +350,8 @@ def distribution_table(dist: pd.DataFrame, *, by: str | None = None, lang: str =
     nat = t["source"] == "national"
     if by == "group":
         names = reference.group_names(lang)
-        key = t["group"].map(lambda g: names.get(int(g)) if pd.notna(g) else pd.NA).astype("string")
+        unknown = "(chưa rõ nhóm)" if lang == "vi" else "(no group)"
+        key = t["group"].map(lambda g: names.get(int(g)) if pd.notna(g) else unknown).astype("string")
     elif by == "district":
         key = t["label"].astype("string")
     elif by is None:

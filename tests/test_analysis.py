@@ -134,7 +134,9 @@ def test_star_distribution_by_year(ev):
 
 def test_star_distribution_by_group_and_district(ev):
     g = an.star_distribution(ev, by="group", benchmark=None)
-    assert sorted(g["group"].unique()) == [1, 2, 3, 4, 5, 6]
+    assert sorted(g["group"].dropna().unique()) == [1, 2, 3, 4, 5, 6]
+    assert g.loc[g["group"].isna(), "count"].sum() == 1  # F has no group: kept, not dropped
+    assert g["count"].sum() == 5
     assert g.set_index(["group", "stars"])["count"][(1, 4)] == 2  # A and E
     assert g.loc[g["group"] == 1, "label"].iloc[0] == "Thực phẩm"
     d = an.star_distribution(ev, by="district", benchmark=None)
@@ -198,3 +200,16 @@ def test_empty_frame_gives_all_zero_table():
     assert len(t) == 13 * 3 and t["count"].sum() == 0
     d = an.star_distribution(schema.coerce_evaluations(), benchmark=None)
     assert d["count"].sum() == 0
+
+
+def test_readable_tables(ev):
+    t = an.breakdown_table(an.district_breakdown(ev, by="stars"))
+    assert list(t.columns) == ["3 sao", "4 sao", "5 sao", "Tổng"]
+    assert t.index[0] == "Thành phố Cao Lãnh" and t.index[-1] == "Toàn tỉnh" and len(t) == 13
+    assert t.loc["Huyện Lai Vung"].tolist() == [1, 1, 0, 2]
+    assert t.loc["Toàn tỉnh"].tolist() == [2, 2, 1, 5]
+    g = an.distribution_table(an.star_distribution(ev, by="group"), by="group", lang="en")
+    assert g.loc["(no group)", "3★"] == 1 and g.loc["Food", "4★"] == 2
+    assert g.loc["Nationwide (Dec 2024)", "Total"] == 15590
+    y = an.distribution_table(an.star_distribution(ev, by="year"), by="year")
+    assert y.loc["2024", "% 4 sao"] == 66.7 and y.loc["2024", "Tổng"] == 3

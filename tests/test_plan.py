@@ -225,3 +225,21 @@ def test_scorecard_table_reads_like_a_report(reg, no_lifecycle):
     assert t.loc["budget", "Kế hoạch"] == "> 8,0 tỷ đồng" and t.loc["budget", "Thực hiện"] == "8,2 tỷ đồng"
     en = scorecard_table(plan_scorecard(reg, paths.DEFAULT_PLAN), lang="en")
     assert en.loc["budget", "Result"] == "Not measured"
+
+
+def test_scorecard_on_the_sample_matches_its_ground_truth():
+    # The sample's ground_truth.csv records, for every workbook row, the generator's kind, stars and
+    # certificate: the 2025 new-entry counts follow from it without the kit's loader or scorecard.
+    import ocop_analysis as oa
+
+    truth = pd.read_csv(paths.SAMPLE_DIR / "ground_truth.csv")
+    new25 = truth[(truth["year"] == 2025) & (truth["kind"] == "new")]
+    certified = new25["certified"].astype(str).str.lower() == "true"
+    card = _by_item(plan_scorecard(oa.load_registry(paths.SAMPLE_DIR), paths.DEFAULT_PLAN))
+    assert card["target"].to_dict() == {"new_entries": 60, "new_3_star": 40, "new_4_star": 20,
+                                        "new_4_star_per_district": 12, "five_star_dossiers": 5,
+                                        "cohort_2022_reevaluated": 0.5, "budget": 8_000_000_000}
+    assert card.loc["new_entries", "actual"] == len(new25)
+    assert card.loc["new_3_star", "actual"] == int((certified & (new25["stars"] == 3)).sum())
+    assert card.loc["new_4_star", "actual"] == int((certified & (new25["stars"] == 4)).sum())
+    assert card.loc["new_4_star_per_district", "actual"] <= 12
