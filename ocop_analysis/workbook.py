@@ -22,6 +22,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from . import safety
 from .errors import RegistryError
 
 __all__ = ["Sheet", "Workbook", "read_workbook", "sniff", "MissingFileError", "WORKBOOK_SUFFIXES"]
@@ -155,6 +156,7 @@ def _sniff_ole2(path: Path) -> str:
 def read_workbook(path: str | Path) -> Workbook:
     """Read every sheet of a workbook (hidden ones too, flagged). Raises RegistryError when unreadable."""
     path = Path(path)
+    safety.check_file(path)  # size cap, zip/XML bomb and sheet-grid checks before any parser opens the file
     kind = sniff(path)
     if kind == "html":
         # Decision: no HTML parsing. pandas.read_html needs lxml or html5lib, which the kit does not depend

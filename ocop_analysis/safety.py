@@ -1,0 +1,335 @@
+"""Checks a file must pass before any parser opens it, and the guard that keeps outputs off inputs.
+
+Registries arrive by e-mail and USB stick; the kit must never hang, exhaust
+memory or run anything because of what a file contains. ``check_file(path)``
+is called by :func:`ocop_analysis.workbook.read_workbook` before calamine,
+defusedxml or zipfile look inside a file. It refuses, with a plain
+:class:`~ocop_analysis.errors.RegistryError` sentence naming the file:
+
+* a file larger than the size cap (default 50 MB; env ``OCOP_MAX_FILE_MB``);
+* for zip containers (.xlsx, .xlsm, .ods), from the central directory alone and
+  so in milliseconds: too many members, a member or a total that would
+  decompress beyond the caps, or a compression ratio no spreadsheet has (a zip
+  bomb). python-calamine reads members through the Rust ``zip`` crate, which
+  stops at the *declared* uncompressed size ("File is larger than its declared
+  uncompressed size"), so the declared sizes checked here bound what it
+  decompresses;
+* any XML part with a DOCTYPE or ENTITY declaration (no Office file has one;
+  billion laughs, quadratic blowup, external entities). calamine refuses such
+  entities by itself (``XmlError: unrecognized entity``); refusing first gives
+  the clerk a clear reason;
+* a worksheet whose cells span more than ``max_cells`` (row × column): calamine
+  stores a sheet as a dense grid, so a 6 KB .xlsx with one value in XFD1048576
+  asks for 549 GB and *aborts the Python process* (a Rust allocation failure
+  cannot be caught). The same for .ods rows/cells repeated thousands of times.
+
+Magic bytes (zip, OLE2, HTML/XML, other) pick which checks apply; what the file
+*is* (xlsx, xls, HTML export, PDF…) is then told by ``workbook.sniff``.
+
+openpyxl (used to write workbooks and to read budget workbooks) parses XML with
+defusedxml whenever defusedxml is installed (``openpyxl.xml.DEFUSEDXML``, unless
+the environment sets ``OPENPYXL_DEFUSEDXML=False``); :func:`openpyxl_is_defused`
+says whether that holds, and the tests check it.
+
+>>> sniff_magic(b"PK\\x03\\x04rest"), sniff_magic(bytes.fromhex("D0CF11E0A1B11AE1")), sniff_magic(b"  <html>")
+('zip', 'ole2', 'markup')
+"""
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+from typing import Iterable
+
+from .errors import RegistryError
+
+__all__ = ["Limits", "limits", "check_file", "sniff_magic", "openpyxl_is_defused", "refuse_overwrite",
+           "OutputOverwritesInput"]
+
+MB = 1024 * 1024
+_OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
+_FRESH_COPY = "Ask the sender for the original workbook."
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps applied before parsing. Generous for any real registry, far below what hurts the machine."""
+
+    max_file_bytes: int = 50 * MB            # on-disk size of one input
+    max_members: int = 10_000                 # entries in a zip container
+    max_member_bytes: int = 256 * MB          # declared uncompressed size of one member
+    max_total_bytes: int = 1024 * MB          # declared uncompressed size of all members
+    max_ratio: float = 100.0                  # uncompressed / compressed, members above ratio_floor_bytes
+    ratio_floor_bytes: int = 1 * MB           # small members may compress as well as they like
+    max_cells: int = 5_000_000                # rows × columns of one sheet's grid (e.g. 100,000 rows × 50 columns)
+
+
+def limits() -> Limits:
+    """The limits in force: the defaults, with ``OCOP_MAX_FILE_MB`` (a number of megabytes) if set."""
+    value = os.environ.get("OCOP_MAX_FILE_MB", "").strip()
+    if not value:
+        return Limits()
+    try:
+        mb = float(value)
+    except ValueError:
+        raise RegistryError(f"OCOP_MAX_FILE_MB must be a number of megabytes, not {value!r}.") from None
+    return replace(Limits(), max_file_bytes=int(mb * MB))
+
+
+def sniff_magic(head: bytes) -> str:
+    """'zip', 'ole2', 'markup' (HTML or XML text) or 'other', from a file's first bytes."""
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
+        return "zip"
+    if head.startswith(_OLE2):
+        return "ole2"
+    text = head.replace(b"\x00", b"").lstrip(b"\xef\xbb\xbf\xff\xfe \t\r\n")
+    if text.startswith(b"<"):
+        return "markup"
+    return "other"
+
+
+def check_file(path: str | Path, lim: Limits | None = None) -> str:
+    """Refuse a file that is too big or a zip/XML bomb; returns its magic kind ('zip', 'ole2', 'markup', 'other').
+
+    Missing files, folders and empty files pass through untouched (``workbook.sniff`` words those).
+    """
+    path = Path(path)
+    lim = lim or limits()
+    if not path.is_file():
+        return "other"
+    size = path.stat().st_size
+    if size > lim.max_file_bytes:
+        raise RegistryError(f"{path.name}: the file is {size / MB:,.1f} MB, above the {lim.max_file_bytes / MB:,.0f} MB "
+                            f"limit for one registry workbook. Split it, or raise the limit with the environment "
+                            f"variable OCOP_MAX_FILE_MB if it really is a registry.")
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    kind = sniff_magic(head)
+    if kind == "markup" and re.search(rb"<!(?:DOCTYPE|ENTITY)[^>]*\[", head.replace(b"\x00", b""), re.IGNORECASE):
+        raise RegistryError(_entity_message(path.name))
+    if kind == "zip":
+        _check_zip(path, lim)
+    return kind
+
+
+def _entity_message(name: str) -> str:
+    return (f"{name}: the file declares XML entities (a DOCTYPE), which no Excel or LibreOffice file does and which "
+            f"can be used to attack the reader; it was refused without being read. {_FRESH_COPY}")
+
+
+def _bomb(name: str, why: str) -> RegistryError:
+    return RegistryError(f"{name}: refused without unpacking it, because {why} — no registry workbook is like this "
+                         f"(it looks like a 'zip bomb' or a damaged file). {_FRESH_COPY}")
+
+
+# --------------------------------------------------------------------------- zip containers
+
+def _check_zip(path: Path, lim: Limits) -> None:
+    name = path.name
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            _check_directory(name, infos, lim)
+            for info in infos:
+                if _is_xml(info.filename):
+                    _check_xml_member(name, zf, info, lim)
+    except RegistryError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError,
+            RuntimeError, KeyError, IndexError, OverflowError, UnicodeDecodeError, MemoryError):
+        raise RegistryError(f"{name}: the file is damaged (a broken or truncated zip container) and cannot be read. "
+                            f"{_FRESH_COPY}") from None
+
+
+def _check_directory(name: str, infos: list[zipfile.ZipInfo], lim: Limits) -> None:
+    if len(infos) > lim.max_members:
+        raise _bomb(name, f"its zip container holds {len(infos):,} parts (a workbook has a few dozen; limit "
+                          f"{lim.max_members:,})")
+    total = 0
+    for info in infos:
+        if info.file_size > lim.max_member_bytes:
+            raise _bomb(name, f"its part '{info.filename}' would unpack to {info.file_size / MB:,.0f} MB "
+                              f"(limit {lim.max_member_bytes / MB:,.0f} MB)")
+        if info.file_size > lim.ratio_floor_bytes and info.file_size > lim.max_ratio * max(info.compress_size, 1):
+            raise _bomb(name, f"its part '{info.filename}' would unpack {info.file_size / max(info.compress_size, 1):,.0f} "
+                              f"times larger than it is stored (limit {lim.max_ratio:,.0f} times)")
+        total += info.file_size
+    if total > lim.max_total_bytes:
+        raise _bomb(name, f"its parts would unpack to {total / MB:,.0f} MB in all (limit {lim.max_total_bytes / MB:,.0f} MB)")
+
+
+def _is_xml(member: str) -> bool:
+    return member.lower().endswith((".xml", ".rels", ".vml"))
+
+
+_DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def _check_xml_member(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, lim: Limits) -> None:
+    """No DOCTYPE/ENTITY anywhere in the part; for worksheet parts, a bounded grid. Streams, never loads whole."""
+    member = PurePosixPath(info.filename)
+    sheet_kind = "xlsx" if _is_xlsx_sheet(member) else "ods" if member.name == "content.xml" else None
+    if sheet_kind == "ods":
+        _check_ods_content(name, zf, info, lim)
+        return
+    grid = _XlsxGrid() if sheet_kind == "xlsx" else None
+    tail = b""
+    with zf.open(info) as fh:
+        while True:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                break
+            window = tail + chunk
+            if _DECLARATION.search(window.replace(b"\x00", b"")):
+                raise RegistryError(_entity_message(name))
+            if grid is not None:
+                grid.feed(window, len(tail))
+                if grid.cells > lim.max_cells:
+                    raise _grid_error(name, info.filename, grid.rows, grid.cols, lim)
+            elif len(window) > 8192 and info.file_size > 64 * 1024:
+                # declarations come first in an XML document; the rest of a big non-sheet part need not be read
+                break
+            tail = window[-256:]
+
+
+def _is_xlsx_sheet(member: PurePosixPath) -> bool:
+    parts = [p.lower() for p in member.parts]
+    return len(parts) >= 2 and parts[-2] in ("worksheets", "macrosheets", "dialogsheets") or \
+        (member.suffix.lower() == ".xml" and member.name.lower().startswith("sheet"))
+
+
+def _grid_error(name: str, member: str, rows: int, cols: int, lim: Limits) -> RegistryError:
+    return RegistryError(f"{name}: a sheet ('{member}') reaches row {rows:,} and column {cols:,}, a grid of "
+                         f"{rows * cols:,} cells, above the limit of {lim.max_cells:,} cells for one sheet; it was "
+                         f"refused before reading. Delete the far-away cells (Ctrl+End shows the last one) and "
+                         f"save again, or {_FRESH_COPY[0].lower()}{_FRESH_COPY[1:]}")
+
+
+_ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d{1,9})\"")
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Za-z]{1,4})(\d{1,9})\"")
+
+
+class _XlsxGrid:
+    """Running extent of the cell references of a worksheet part (calamine's dense grid is rows × cols)."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.cols = 0
+
+    @property
+    def cells(self) -> int:
+        return self.rows * max(self.cols, 1)
+
+    def feed(self, window: bytes, start: int) -> None:
+        # matches that end inside the carried-over tail were counted with the previous chunk; counting twice is harmless
+        for m in _ROW_REF.finditer(window):
+            self.rows = max(self.rows, int(m.group(1)))
+        for m in _CELL_REF.finditer(window):
+            col = 0
+            for ch in m.group(1).upper():
+                col = col * 26 + ch - 64
+            self.cols = max(self.cols, col)
+            self.rows = max(self.rows, int(m.group(2)))
+
+
+_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+
+
+def _check_ods_content(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, lim: Limits) -> None:
+    """Rows × columns an .ods sheet expands to, counting repeats up to the last cell that holds something.
+
+    LibreOffice pads every sheet with empty rows and cells repeated to the sheet's edge; those do not count.
+    """
+    from defusedxml.common import DefusedXmlException
+    from defusedxml.ElementTree import iterparse
+
+    row_tag, cell_tags = f"{{{_TABLE}}}table-row", (f"{{{_TABLE}}}table-cell", f"{{{_TABLE}}}covered-table-cell")
+    table_tag = f"{{{_TABLE}}}table"
+    rows_rep, cols_rep = f"{{{_TABLE}}}number-rows-repeated", f"{{{_TABLE}}}number-columns-repeated"
+    value_type = f"{{{_OFFICE}}}value-type"
+    height = width = last_row = 0
+    col = last_col = 0
+    try:
+        with zf.open(info) as fh:
+            for event, elem in iterparse(fh, events=("start", "end")):
+                tag = elem.tag
+                if event == "start":
+                    if tag == table_tag:
+                        height = width = last_row = 0
+                    elif tag == row_tag:
+                        col = last_col = 0
+                    continue
+                if tag in cell_tags:
+                    span = _repeat(elem.get(cols_rep))
+                    col += span
+                    if elem.get(value_type) is not None or len(elem) or (elem.text or "").strip():
+                        last_col = col
+                    elem.clear()
+                elif tag == row_tag:
+                    height += _repeat(elem.get(rows_rep))
+                    if last_col:
+                        last_row = height
+                        width = max(width, last_col)
+                        if last_row * width > lim.max_cells:
+                            raise _grid_error(name, info.filename, last_row, width, lim)
+                    elem.clear()
+    except DefusedXmlException:
+        raise RegistryError(_entity_message(name)) from None
+    except RegistryError:
+        raise
+    except Exception:  # a broken content.xml: calamine will say the file is damaged
+        return
+
+
+def _repeat(value) -> int:
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 1
+
+
+# --------------------------------------------------------------------------- XML parsers of other libraries
+
+def openpyxl_is_defused() -> bool:
+    """True when openpyxl parses workbook XML with defusedxml (entity declarations refused)."""
+    import defusedxml.ElementTree as dET
+    import openpyxl.xml.functions as fx
+
+    from openpyxl import DEFUSEDXML
+    return bool(DEFUSEDXML) and fx.iterparse is dET.iterparse and (getattr(fx, "LXML", False)
+                                                                  or fx.fromstring is dET.fromstring)
+
+
+# --------------------------------------------------------------------------- outputs never overwrite inputs
+
+class OutputOverwritesInput(RegistryError, FileExistsError):
+    """An output path is one of the inputs (or a file inside an input folder)."""
+
+
+def refuse_overwrite(out_path: str | Path, inputs: Iterable[str | Path] | None) -> None:
+    """Raise :class:`OutputOverwritesInput` when writing ``out_path`` would replace an input file.
+
+    ``inputs`` are files or folders (a folder protects every file in it). Paths are compared after
+    resolving symlinks and ``..``, and by inode when the output exists (hard links).
+    """
+    if not inputs:
+        return
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
+    out = Path(out_path).expanduser().resolve()
+    for item in inputs:
+        src = Path(item).expanduser().resolve()
+        # a workbook already in an input folder was an input too
+        same = out == src or (src.is_dir() and src in out.parents and out.is_file()
+                              and out.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"))
+        if not same and out.exists() and src.is_file():
+            try:
+                same = os.path.samefile(out, src)
+            except OSError:
+                same = False
+        if same:
+            raise OutputOverwritesInput(f"{out_path}: refusing to write over an input file ({Path(item).name}); "
+                                        f"choose another output name or folder.")
