@@ -33,7 +33,6 @@ passed to the lifecycle rate.
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -410,7 +409,7 @@ def plan_district_table(reg, plan, *, target_id: str | None = None, as_of=None) 
     rules = [t for t in plan.targets if t.metric == "new_entries_per_district"
              and (target_id is None or t.id == target_id)]
     if not rules:
-        raise ConfigError(f"plan has no new_entries_per_district target"
+        raise ConfigError("plan has no new_entries_per_district target"
                           + (f" with id {target_id!r}" if target_id else ""))
     t = rules[0]
     table = _district_counts(_rows(reg, as_of), t.year or plan.year, t.params["stars"], plan.province)
