@@ -25,6 +25,7 @@ import ast
 import base64
 import datetime as dt
 import html
+import importlib.util
 import json
 import logging
 import os
@@ -152,7 +153,7 @@ def _run_one(nb_path: Path, out_path: Path, params: dict, cwd: Path) -> None:
         pm.execute_notebook(str(nb_path), str(out_path), parameters=params, kernel_name="python3",
                             cwd=str(cwd), progress_bar=False, log_output=False,
                             # the kernel's "running over TCP" notice is noise on a local run
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                            extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except PapermillExecutionError as exc:
         raise NotebookFailed(nb_path.name, exc.exec_count, exc.ename, exc.evalue, out_path) from None
     except Exception as exc:  # kernel died, timeout, unreadable notebook ...
@@ -285,16 +286,16 @@ def _summary_tables(reg, plan_path, scenarios_path, as_of, lang) -> tuple[dict, 
     tables, notes = {}, []
     for key, (module, build) in builders.items():
         sheet = SUMMARY_SHEETS[key][lang]
-        try:
-            value = build()
-        except (ModuleNotFoundError, AttributeError) as exc:
-            if isinstance(exc, ModuleNotFoundError) and exc.name and not exc.name.startswith("ocop_analysis"):
-                raise
+        if importlib.util.find_spec(f"ocop_analysis.{module}") is None:
             notes.append(_TEXT[lang]["missing"].format(sheet=sheet, module=f"ocop_analysis.{module}"))
             continue
+        try:
+            value = build()
         except FileNotFoundError as exc:
             notes.append(f"{sheet}: {exc}")
             continue
+        except Exception as exc:
+            raise ReportError(f"summary.xlsx, sheet {sheet!r}: {type(exc).__name__}: {exc}") from exc
         frames = value if isinstance(value, dict) else {"": value}
         for suffix, frame in frames.items():
             tables[key + suffix] = (SUMMARY_SHEETS[key + suffix][lang], frame)

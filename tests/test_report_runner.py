@@ -167,3 +167,31 @@ def test_parameter_names_read_from_the_tagged_cell(tmp_path):
 def test_default_out_dir():
     assert report.default_out_dir(None).name == "sample"
     assert report.default_out_dir(["a.xlsx"], "2025-06-30").name == "2025-06-30"
+
+
+def test_summary_leaves_out_a_sheet_whose_module_has_not_landed(tmp_path, monkeypatch):
+    import importlib.util
+
+    import openpyxl
+
+    from ocop_analysis import Registry, schema
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(report.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "ocop_analysis.budget" else real(name, *a))
+    ev = schema.coerce_evaluations([
+        {"product_id": "p1", "product_name": "Hạt sen sấy", "entity_name": "HTX Sen", "district_code": 872,
+         "district": "Huyện Tháp Mười", "group": 1, "stars": 4, "score": 75.0, "certified": True, "year": 2024,
+         "kind": "new", "decision_date": "2024-06-01", "valid_until": "2027-06-01"}])
+    path, notes = report.write_summary(Registry(evaluations=ev), tmp_path, as_of="2025-06-30")
+    wb = openpyxl.load_workbook(path)
+    assert "Kinh phí" not in wb.sheetnames and "Theo huyện" in wb.sheetnames
+    assert notes == ["Bảng «Kinh phí» chưa có: mô-đun ocop_analysis.budget chưa có trong phiên bản này."]
+    assert [c.value for c in wb["Ghi chú"]["A"]] == notes
+    # hand count: one 4★ product in Tháp Mười, none elsewhere
+    ws = wb["Theo huyện"]
+    header = [c.value for c in ws[1]]
+    rows = [dict(zip(header, [c.value for c in r])) for r in ws.iter_rows(min_row=2)]
+    counts = {(r["Huyện/Thành phố"], r["Hạng sao"]): r["Số lượng"] for r in rows}
+    assert counts[("Huyện Tháp Mười", 4)] == 1
+    assert sum(v for (d, _), v in counts.items() if d != "Huyện Tháp Mười" and d != "Toàn tỉnh") == 0
