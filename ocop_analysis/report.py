@@ -71,6 +71,7 @@ _TEXT = {
         "failed": "BÁO CÁO CHƯA HOÀN CHỈNH",
         "missing": "Bảng «{sheet}» chưa có: mô-đun {module} chưa có trong phiên bản này.",
         "figures": "Biểu đồ đã lưu của sổ này",
+        "widget": "Phần tương tác: mở sổ này trong JupyterLab (make lab) để chọn năm, huyện, nhóm.",
     },
     "en": {
         "title": "OCOP analysis report",
@@ -82,6 +83,7 @@ _TEXT = {
         "failed": "INCOMPLETE REPORT",
         "missing": "Sheet “{sheet}” left out: module {module} is not in this version yet.",
         "figures": "Figures saved by this notebook",
+        "widget": "Interactive part: open this notebook in JupyterLab (make lab) to pick year, district, group.",
     },
 }
 
@@ -317,6 +319,18 @@ def _cell_source(cell) -> str:
     return "".join(cell.source) if isinstance(cell.source, list) else cell.source
 
 
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def _static_output(output, lang: str):
+    """Widgets cannot work in a static page: say where to use them instead of printing their repr."""
+    if WIDGET_MIME not in output.get("data", {}):
+        return output
+    import nbformat
+
+    return nbformat.v4.new_output("display_data", data={"text/html": f"<p><em>{_TEXT[lang]['widget']}</em></p>"})
+
+
 def _merge_notebooks(executed: list[Path], figures_by_nb: dict[str, list[Path]], header_md: str,
                      lang: str):
     """One notebook: a header, a TOC placeholder, then each executed notebook's cells (stderr dropped)."""
@@ -335,7 +349,7 @@ def _merge_notebooks(executed: list[Path], figures_by_nb: dict[str, list[Path]],
             if "parameters" in tags or "injected-parameters" in tags:
                 continue
             if cell.cell_type == "code":
-                cell.outputs = [o for o in cell.get("outputs", [])
+                cell.outputs = [_static_output(o, lang) for o in cell.get("outputs", [])
                                 if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
                 images += sum(1 for o in cell.outputs if "image/png" in o.get("data", {}))
             merged.cells.append(cell)

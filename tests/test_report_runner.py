@@ -195,3 +195,14 @@ def test_summary_leaves_out_a_sheet_whose_module_has_not_landed(tmp_path, monkey
     counts = {(r["Huyện/Thành phố"], r["Hạng sao"]): r["Số lượng"] for r in rows}
     assert counts[("Huyện Tháp Mười", 4)] == 1
     assert sum(v for (d, _), v in counts.items() if d != "Huyện Tháp Mười" and d != "Toàn tỉnh") == 0
+
+
+def test_widgets_become_a_pointer_to_jupyter_in_the_page(tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    make_notebook(nbs / "01_widgets.ipynb", 'lang = "vi"',
+                  ["import ipywidgets as w\nw.HBox([w.Dropdown(options=['2024', '2025'], description='Năm')])"])
+    out = report.run_report(out_dir=tmp_path / "out", notebooks_dir=nbs, workbooks=False, progress=False)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "HBox(children" not in page and "Dropdown(" not in page
+    assert "make lab" in page
