@@ -217,3 +217,13 @@ def test_empty_registry_still_draws(tmp_path):
                charts.plot_score_histogram(ev),
                charts.plot_tile_map(an.district_totals(an.district_breakdown(ev)))):
         _render(ax, tmp_path)
+
+
+def test_tile_map_highlights_met_districts(tmp_path):
+    data = pd.DataFrame({"district_code": [866, 876, 875], "count": [2, 3, 1], "met": [True, True, False]})
+    ax = charts.plot_tile_map(data, highlight="met")
+    _render(ax, tmp_path)
+    tiles = {p.get_gid(): p for p in ax.patches if (p.get_gid() or "").startswith("tile-")}
+    thick = sorted(g for g, p in tiles.items() if p.get_linewidth() > 2)
+    assert thick == ["tile-866", "tile-876"]
+    assert [t.get_text() for t in ax.texts].count("✓") == 2

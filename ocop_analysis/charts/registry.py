@@ -287,19 +287,22 @@ def plot_scorecard(card: pd.DataFrame, *, ax=None, lang: str = "vi", cap: float 
 
 def plot_tile_map(data: pd.DataFrame, *, value: str = "count", ax=None, lang: str = "vi", province: str = "dong-thap",
                   cmap: str = "YlOrBr", vmin: float | None = None, vmax: float | None = None,
-                  value_format=None, colorbar: bool = True, title: str | None = None):
+                  value_format=None, colorbar: bool = True, title: str | None = None, highlight: str | None = None):
     """Schematic tile map: one square per district, placed roughly as on the map, coloured by ``value``.
 
     ``data`` has one row per district_code (e.g. ``district_totals(...)`` or
     ``plan_district_table(...)``) and the ``value`` column. Positions come from tile_row /
     tile_col in reference/districts.csv (north at the top). A district missing from
     ``data`` is drawn hatched grey. ``value_format`` formats the number in each tile
-    (default: Vietnamese integers; shares when value is "share").
+    (default: Vietnamese integers; shares when value is "share"). ``highlight`` names a boolean
+    column (e.g. "met" of plan_district_table): those tiles get a dark outline and a ✓.
     """
     if data["district_code"].duplicated().any():
         raise ValueError("plot_tile_map needs one row per district_code (see analysis.district_totals)")
     d = reference.districts(province)
     values = d["code"].map(dict(zip(data["district_code"].astype(int), data[value].astype(float))))
+    marked = (d["code"].map(dict(zip(data["district_code"].astype(int), data[highlight].fillna(False).astype(bool))))
+              .fillna(False).astype(bool) if highlight else pd.Series(False, index=d.index))
     ax = _axes(ax, (6.5, 5.5))
     finite = values.dropna()
     lo = vmin if vmin is not None else (min(0.0, finite.min()) if len(finite) else 0.0)
@@ -308,15 +311,18 @@ def plot_tile_map(data: pd.DataFrame, *, value: str = "count", ax=None, lang: st
     cm = plt.get_cmap(cmap)
     if value_format is None:
         value_format = (lambda v: fmt.percent(v, 0, lang)) if value == "share" else (lambda v: fmt.number(v, 0, lang))
-    for (_, row), v in zip(d.iterrows(), values):
+    for (_, row), v, mark in zip(d.iterrows(), values, marked):
         x, yy = row["tile_col"], -row["tile_row"]
         if pd.isna(v):
             face, hatch, txt_col = "#f2f2f2", "///", "black"
         else:
             face, hatch = cm(norm(v)), None
             txt_col = "white" if _lightness(face) < 0.5 else "black"
-        ax.add_patch(Rectangle((x, yy), 0.94, 0.94, facecolor=face, edgecolor="#bdbdbd", hatch=hatch, linewidth=0.6,
-                               gid=f"tile-{row['code']}"))
+        ax.add_patch(Rectangle((x, yy), 0.94, 0.94, facecolor=face, hatch=hatch, gid=f"tile-{row['code']}",
+                               edgecolor=TARGET_COLOR if mark else "#bdbdbd", linewidth=2.5 if mark else 0.6))
+        if mark:
+            ax.text(x + 0.86, yy + 0.86, "✓", ha="right", va="top", fontsize="medium", fontweight="bold",
+                    color=txt_col)
         ax.text(x + 0.47, yy + 0.6, _wrap(row["short_name"], 12), ha="center", va="center", fontsize="x-small",
                 color=txt_col)
         ax.text(x + 0.47, yy + 0.25, "–" if pd.isna(v) else value_format(v), ha="center", va="center",
