@@ -120,18 +120,23 @@ def _revocations(reg, certs: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
         "reason": _reason(rev.get("reason", pd.Series(pd.NA, index=rev.index))),
     })
     rev = rev[rev["revoked_on"].isna() | (rev["revoked_on"] <= as_of)]
-    issued = {pid: grp[["cohort", "issued"]].sort_values("issued") for pid, grp in certs.groupby("product_id")}
-    cohorts = []
-    for pid, year, when in zip(rev["product_id"], rev["year_recognized"], rev["revoked_on"]):
-        mine = issued.get(pid)
-        if mine is None:
-            cohorts.append(year)
-        elif pd.notna(year) and (mine["cohort"] == year).any():
-            cohorts.append(year)
-        else:
-            before = mine if pd.isna(when) else mine[mine["issued"] <= when]
-            cohorts.append(before["cohort"].iloc[-1] if len(before) else year)
-    rev["cohort"] = pd.array(cohorts, dtype="Int64")
+    rev = rev.reset_index(drop=True)
+    cohort = rev["year_recognized"].copy()
+    known = rev.merge(certs[["product_id", "cohort"]].drop_duplicates(), how="left", indicator=True,
+                      left_on=["product_id", "year_recognized"], right_on=["product_id", "cohort"])
+    rest = rev[known["_merge"].ne("both").to_numpy() & rev["product_id"].isin(certs["product_id"]).to_numpy()]
+    by_date = certs[["product_id", "issued", "cohort"]].astype({"issued": "datetime64[us]"}).sort_values("issued")
+    dated = rest[rest["revoked_on"].notna()].astype({"revoked_on": "datetime64[us]"})
+    if len(dated):
+        hit = pd.merge_asof(dated.reset_index().sort_values("revoked_on"), by_date, left_on="revoked_on",
+                            right_on="issued", by="product_id", direction="backward").set_index("index")["cohort"]
+        hit = hit.dropna()
+        cohort.loc[hit.index] = hit.astype("Int64")
+    undated = rest[rest["revoked_on"].isna()]
+    if len(undated):
+        last = by_date.groupby("product_id").tail(1).set_index("product_id")["cohort"]
+        cohort.loc[undated.index] = undated["product_id"].map(last).astype("Int64")
+    rev["cohort"] = cohort.astype("Int64")
     return (rev.sort_values("revoked_on").groupby(["product_id", "cohort"], dropna=False).tail(1)
             [cols].reset_index(drop=True))
 

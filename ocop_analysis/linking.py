@@ -46,7 +46,9 @@ It does not depend on row order and survives adding newer registries.
 
 Cost grows with the block sizes, not with the registry squared: a block holds
 one entity's products, or one district's products that start with one word;
-blocks above ``DENSE_BLOCK`` names are pre-filtered with ``rapidfuzz.process.cdist``.
+blocks above ``SMALL_BLOCK`` names are pre-filtered: ``rapidfuzz.process.cdist`` (in C) on the
+distinct names, an inverted word index for "all words inside the other", and the years each
+name was evaluated as bit masks, so only close pairs reach Python.
 """
 from __future__ import annotations
 
@@ -58,6 +60,7 @@ from collections import defaultdict
 from itertools import combinations
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
@@ -68,7 +71,7 @@ __all__ = ["assign_product_ids", "read_links", "LINK_COLUMNS", "LINK_SCORE", "PO
 
 LINK_SCORE = 95
 POSSIBLE_SCORE = 85
-DENSE_BLOCK = 300
+SMALL_BLOCK = 40
 
 LINK_COLUMNS = ["entity_a", "product_a", "entity_b", "product_b", "action", "reason"]
 # How an analyst may write the action (folded) -> canonical action.
@@ -200,7 +203,9 @@ def assign_product_ids(df: pd.DataFrame, links=None) -> tuple[pd.Series, list[di
     own = rows["code"]
     ids = own.where(own.notna(), ids).astype("string")
     ids.index = df.index
-    problems = [_possible_link_problem(keys, a, b, score) for a, b, score in possible
+    shown = keys[["first_year", "entity_name", "product_name", "file", "sheet", "row"]].astype(object)
+    shown = shown.where(shown.notna(), None).to_dict("records")
+    problems = [_possible_link_problem(shown, a, b, score) for a, b, score in possible
                 if uf.find(a) != uf.find(b)]
     return ids, problems
 
@@ -283,50 +288,96 @@ def _verdict(*judgements) -> str | None:
     return None
 
 
-def _block_pairs(members: list[int], names: list[str]):
-    """Candidate pairs inside one block; dense blocks pre-filtered in C."""
-    if len(members) <= DENSE_BLOCK:
-        yield from combinations(members, 2)
+def _year_masks(years: list[frozenset]) -> np.ndarray:
+    """Evaluation years of each name as a bit mask (1990–2052), so overlaps are one AND."""
+    masks = np.zeros(len(years), dtype=np.int64)
+    for i, ys in enumerate(years):
+        for y in ys:
+            if 1990 <= y < 2053:
+                masks[i] |= np.int64(1) << np.int64(y - 1990)
+    return masks
+
+
+def _similar(texts: list[str]) -> np.ndarray:
+    """Boolean matrix: token_sort_ratio ≥ POSSIBLE_SCORE, or one word set inside the other."""
+    uniq, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+    uniq = uniq.tolist()  # names repeat (one entity's products, one product's spellings): score each once
+    close = process.cdist(uniq, uniq, scorer=fuzz.token_sort_ratio, score_cutoff=POSSIBLE_SCORE,
+                          dtype=np.uint8, workers=1) > 0
+    for i, j in _subsets(uniq):
+        close[i, j] = close[j, i] = True
+    return close[np.ix_(inverse, inverse)]
+
+
+def _subsets(texts: list[str]):
+    """Pairs (i, j) where the words of i (two or more) are all among the words of j.
+
+    An inverted index on each name's rarest word keeps this near-linear: only names sharing
+    that word are checked.
+    """
+    sets = [frozenset(t.split()) for t in texts]
+    freq: dict[str, int] = defaultdict(int)
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, words in enumerate(sets):
+        for w in words:
+            freq[w] += 1
+            postings[w].append(i)
+    for i, words in enumerate(sets):
+        if len(words) < 2:
+            continue
+        rare = min(words, key=lambda w: (freq[w], w))
+        for j in postings[rare]:
+            if j != i and words < sets[j]:
+                yield i, j
+
+
+def _block_pairs(members: list[int], products: list[str], rests: list[str] | None, masks: np.ndarray):
+    """Candidate pairs of one block: never evaluated in the same year, and close enough to judge.
+
+    Small blocks are enumerated; larger ones are pre-filtered in C (rapidfuzz.cdist) on the
+    product names (and the entity names for blocks of different entities).
+    """
+    if len(members) <= SMALL_BLOCK:
+        for a, b in combinations(members, 2):
+            if not masks[a] & masks[b]:
+                yield a, b
         return
-    block = [names[m] for m in members]
-    matrix = process.cdist(block, block, scorer=fuzz.token_sort_ratio, score_cutoff=POSSIBLE_SCORE,
-                           workers=1)
-    for i, j in zip(*matrix.nonzero()):
-        if i < j:
-            yield members[i], members[j]
+    idx = np.asarray(members)
+    ok = _similar([products[m] for m in members])
+    if rests is not None:
+        ok &= _similar([rests[m] for m in members])
+    ok &= (masks[idx][:, None] & masks[idx][None, :]) == 0
+    for i, j in zip(*np.nonzero(np.triu(ok, 1))):
+        yield int(idx[i]), int(idx[j])
 
 
 def _fuzzy_pairs(keys: pd.DataFrame):
     """(a, b, verdict, score) for names that may be one product; a, b are key positions."""
     products = keys["product"].tolist()
     rests = keys["entity_rest"].tolist()
-    years = keys["years"].tolist()
+    entities = keys["entity_key"].tolist()
+    masks = _year_masks(keys["years"].tolist())
     by_entity: dict[str, list[int]] = defaultdict(list)
     by_district_word: dict[tuple, list[int]] = defaultdict(list)
-    for i, (ekey, prod, districts) in enumerate(zip(keys["entity_key"], products, keys["districts"])):
+    for i, (ekey, prod, districts) in enumerate(zip(entities, products, keys["districts"])):
         by_entity[ekey].append(i)
-        word = prod.split(" ", 1)[0]
-        for d in districts:
-            by_district_word[(d, word)].append(i)
+        if rests[i]:
+            word = prod.split(" ", 1)[0]
+            for d in districts:
+                by_district_word[(d, word)].append(i)
     seen: set[tuple[int, int]] = set()
     for members in by_entity.values():
-        for a, b in _block_pairs(members, products):
-            if (a, b) in seen or years[a] & years[b]:
-                continue
+        for a, b in _block_pairs(members, products, None, masks) if len(members) > 1 else ():
             seen.add((a, b))
             judged = _judge(products[a], products[b])
             verdict = _verdict(judged)
             if verdict:
                 yield a, b, verdict, judged[0]
     for members in by_district_word.values():
-        if len(members) < 2:
-            continue
-        for a, b in _block_pairs(members, products):
-            if (a, b) in seen or years[a] & years[b] or not rests[a] or not rests[b]:
+        for a, b in _block_pairs(members, products, rests, masks) if len(members) > 1 else ():
+            if (a, b) in seen or entities[a] == entities[b]:
                 continue
             seen.add((a, b))
-            if keys.at[a, "entity_key"] == keys.at[b, "entity_key"]:
-                continue
             pj, ej = _judge(products[a], products[b]), _judge(rests[a], rests[b])
             verdict = _verdict(pj, ej)
             if verdict:
@@ -357,20 +408,20 @@ def _cluster_ids(keys: pd.DataFrame, uf: _UnionFind) -> list[str]:
         clusters[uf.find(i)].append(i)
     ids = [""] * len(keys)
     first_year = keys["first_year"].astype("Float64").fillna(float("inf")).tolist()
+    names, all_codes = keys["key"].tolist(), keys["codes"].tolist()
     for members in clusters.values():
-        codes = sorted({c for m in members for c in keys.at[m, "codes"]})
+        codes = sorted({c for m in members for c in all_codes[m]})
         if len(codes) == 1:
             pid = codes[0]
         else:
-            anchor = min(members, key=lambda m: (first_year[m], keys.at[m, "key"]))
-            pid = "P-" + hashlib.sha1(keys.at[anchor, "key"].encode("utf-8")).hexdigest()[:10]
+            anchor = min(members, key=lambda m: (first_year[m], names[m]))
+            pid = "P-" + hashlib.sha1(names[anchor].encode("utf-8")).hexdigest()[:10]
         for m in members:
             ids[m] = pid
     return ids
 
 
-def _where(keys: pd.DataFrame, i: int) -> str:
-    row = keys.loc[i]
+def _where(row: dict) -> str:
     parts = [str(row["file"]) if not is_blank(row["file"]) else "?"]
     if not is_blank(row["sheet"]):
         parts.append(f"sheet {row['sheet']}")
@@ -379,16 +430,15 @@ def _where(keys: pd.DataFrame, i: int) -> str:
     return ", ".join(parts)
 
 
-def _possible_link_problem(keys: pd.DataFrame, a: int, b: int, score: float) -> dict:
-    fa = keys.at[a, "first_year"]
-    fb = keys.at[b, "first_year"]
-    if pd.notna(fb) and (pd.isna(fa) or fb < fa):
-        a, b = b, a
-    ra, rb = keys.loc[a], keys.loc[b]
+def _possible_link_problem(shown: list[dict], a: int, b: int, score: float) -> dict:
+    """The warning for names a and b (key positions); ``shown`` holds each name's row to cite."""
+    ra, rb = shown[a], shown[b]
+    if not is_blank(rb["first_year"]) and (is_blank(ra["first_year"]) or rb["first_year"] < ra["first_year"]):
+        ra, rb = rb, ra
     line = ",".join(_csv_cell(v) for v in (ra["entity_name"], ra["product_name"],
                                            rb["entity_name"], rb["product_name"])) + ",confirm,<why>"
-    message = (f'"{ra["product_name"]}" of {ra["entity_name"]} ({_where(keys, a)}) may be the same product as '
-               f'"{rb["product_name"]}" of {rb["entity_name"]} ({_where(keys, b)}); similarity {score:.0f}/100, '
+    message = (f'"{ra["product_name"]}" of {ra["entity_name"]} ({_where(ra)}) may be the same product as '
+               f'"{rb["product_name"]}" of {rb["entity_name"]} ({_where(rb)}); similarity {score:.0f}/100, '
                f"not linked. Decide in data/links.csv: {line} (or split if they differ)")
     return {"file": None if is_blank(rb["file"]) else str(rb["file"]),
             "sheet": None if is_blank(rb["sheet"]) else str(rb["sheet"]),

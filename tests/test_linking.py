@@ -303,3 +303,25 @@ def test_repository_links_file_is_valid():
     path = paths.DATA_DIR / "links.csv"
     assert path.is_file()
     read_links(path)
+
+
+def test_large_blocks_give_the_same_answers_as_small_ones():
+    # > SMALL_BLOCK names in one entity and in one district/first-word block: the pre-filtered path
+    fillers = [(f"Cty Lớn", f"Bánh loại {chr(65 + i % 26)}{chr(65 + i // 26)} đặc sản", 870, 2019)
+               for i in range(60)]
+    others = [(f"HTX Số {chr(65 + i % 26)}{chr(65 + i // 26)}", f"Bánh kiểu {chr(65 + i)}", 867, 2020)
+              for i in range(50)]
+    rows = fillers + others + [
+        ("Cty Lớn", "Bánh tráng sữa", 870, 2019), ("Cty Lớn", "Bánh tránh sữa", 870, 2022),        # warn
+        ("Cty Lớn", "Bánh pía sầu riêng", 870, 2020), ("Cty Lớn", "Bánh pía sầu riêngg", 870, 2020),  # same year
+        ("Cty Lớn", "Hạt sen sấy", 870, 2019), ("Cty Lớn", "Hạt sen sấy giòn", 870, 2023),            # warn
+        ("Cơ sở Ba Hưng", "Bánh phồng tôm", 867, 2019),
+        ("Công ty TNHH Thực phẩm Ba Hưng", "Bánh phồng tôm", 867, 2022),                            # warn
+        ("Cơ sở Sáu Hiền", "Bánh phồng sữa", 867, 2019), ("Công ty TNHH Sáu Hiền", "Bánh phồng sữa", 867, 2023),
+    ]
+    assert len(fillers) > linking.SMALL_BLOCK and len(others) > linking.SMALL_BLOCK
+    ids, problems = ids_of(rows)
+    values = sorted(p["value"] for p in problems)
+    assert values == ["Bánh phồng tôm", "Bánh tránh sữa", "Hạt sen sấy giòn"]
+    assert ids[-1] == ids[-2]  # Sáu Hiền: only the entity type changed
+    assert len(set(ids)) == len(rows) - 1
