@@ -397,3 +397,16 @@ def test_notebook_04_runs_on_the_sample_and_writes_its_figures(tmp_path):
     assert (tmp_path / "expiry_calendar.xlsx").is_file()
     text = "\n".join(o.get("data", {}).get("text/plain", "") for o in outputs)
     assert "cohort_2022_reevaluated" in text  # the plan's target row
+
+
+def test_revocation_without_its_year_is_tied_to_the_certificate_before_it():
+    evs = schema.coerce_evaluations([ev("S", "2019-12-16", 3), ev("S", "2022-12-29", 3), ev("U", "2020-12-07", 4)])
+    revs = pd.DataFrame({"product_id": ["S", "U"], "year_recognized": pd.array([None, None], dtype="Int64"),
+                         "revoked_on": pd.to_datetime(["2023-02-10", None]), "reason": ["x", "y"]})
+    reg = Registry(evaluations=evs, revocations=revs, as_of=AS_OF)
+    m = lc.cohort_members(reg).set_index(["product_id", "cohort"])["revoked"]
+    # S: revoked 10/02/2023 → its newest certificate by then (29/12/2022); U: undated → its latest
+    assert m.to_dict() == {("S", 2019): False, ("S", 2022): True, ("U", 2020): True}
+    p = lc.build_products(reg).set_index("product_id")["status"].astype(str)
+    assert p.to_dict() == {"S": "revoked", "U": "revoked"}
+    assert lc.revocations_by_district(reg)["other"].sum() == 2
