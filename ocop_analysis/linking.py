@@ -5,8 +5,8 @@ from its entity (chủ thể) and product name across years, however they are
 written. ``assign_product_ids(df, links=None)`` gives every row a product id:
 
 1. **Code.** The registry's own product code (e.g. the national system's
-   ``83-832-28882-2-2022``) is the id of its row, and every name carrying one
-   code is one product.
+   ``83-832-28882-2-2022``) is the id of its row, every name carrying one code
+   is one product, and rows of that name without a code take it too.
 2. **Exact key.** ``normalize.product_key(entity, product)``: NFC/NFD, case,
    spacing, punctuation and diacritics folded, the entity-type prefix spelt one
    way ("HTX" = "Hợp tác xã", "Cty TNHH" = "Công ty TNHH", "HKD" = "Hộ kinh
@@ -35,6 +35,10 @@ Thresholds (rapidfuzz ``token_sort_ratio`` on folded names, 0–100):
   nghiệp Mỹ Xương"), the rows are **not** linked and a ``possible_link`` warning
   names both rows, so the analyst answers once in ``data/links.csv``. Below 85
   the names are different products (e.g. "Xoài cát Hòa Lộc" / "Xoài cát chu", 71).
+* Across entities both the product names and the entity names (without the type
+  prefix) must pass: "Cơ sở Ba Hưng" → "Công ty TNHH Ba Hưng" with the same product
+  in the same district links (the entity changed its legal form, 100/100), while
+  "Cơ sở Ba Hưng" → "Công ty TNHH Thực phẩm Ba Hưng" only warns.
 
 A wrong link merges two products' histories and corrupts every rate computed
 from them, while a missed link only shows up as a warning the analyst can act
@@ -65,7 +69,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from .errors import ConfigError
-from .normalize import _entity_prefixes, clean_text, entity_key, fold, is_blank, product_key
+from .normalize import _entity_prefixes, clean_text, fold, is_blank, product_key
 
 __all__ = ["assign_product_ids", "read_links", "LINK_COLUMNS", "LINK_SCORE", "POSSIBLE_SCORE"]
 

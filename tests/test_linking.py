@@ -307,7 +307,7 @@ def test_repository_links_file_is_valid():
 
 def test_large_blocks_give_the_same_answers_as_small_ones():
     # > SMALL_BLOCK names in one entity and in one district/first-word block: the pre-filtered path
-    fillers = [(f"Cty Lớn", f"Bánh loại {chr(65 + i % 26)}{chr(65 + i // 26)} đặc sản", 870, 2019)
+    fillers = [("Cty Lớn", f"Bánh loại {chr(65 + i % 26)}{chr(65 + i // 26)} đặc sản", 870, 2019)
                for i in range(60)]
     others = [(f"HTX Số {chr(65 + i % 26)}{chr(65 + i // 26)}", f"Bánh kiểu {chr(65 + i)}", 867, 2020)
               for i in range(50)]
