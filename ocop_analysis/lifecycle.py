@@ -81,7 +81,7 @@ def _results(reg, as_of: pd.Timestamp) -> pd.DataFrame:
     valid = valid.fillna(when + _months(reference.validity_months())).where(certified)
     estimated = ev["valid_until_estimated"].astype("boolean").fillna(decided.isna()).where(certified)
     out = pd.DataFrame({
-        "product_id": ev["product_id"].astype("string"),
+        "product_id": _product_ids(ev),
         "year": year, "when": when, "stars": stars.where(certified), "certified": certified.astype(bool),
         "valid_until": valid, "valid_until_estimated": estimated.astype("boolean"),
         "decision_no": ev["decision_no"].astype("string"),
@@ -92,6 +92,16 @@ def _results(reg, as_of: pd.Timestamp) -> pd.DataFrame:
     out["order"] = range(len(out))
     out = out[out["product_id"].notna() & out["when"].notna() & (out["when"] <= as_of)]
     return out.sort_values(["product_id", "when", "order"]).reset_index(drop=True)
+
+
+def _product_ids(ev: pd.DataFrame) -> pd.Series:
+    """The evaluations' product ids; assigned here by ``linking`` when none are set (a frame built by hand)."""
+    ids = ev["product_id"].astype("string")
+    if len(ev) and ids.isna().all():
+        from .linking import assign_product_ids
+
+        ids, _ = assign_product_ids(ev)
+    return ids
 
 
 def _certificates(results: pd.DataFrame) -> pd.DataFrame:

@@ -410,3 +410,11 @@ def test_revocation_without_its_year_is_tied_to_the_certificate_before_it():
     p = lc.build_products(reg).set_index("product_id")["status"].astype(str)
     assert p.to_dict() == {"S": "revoked", "U": "revoked"}
     assert lc.revocations_by_district(reg)["other"].sum() == 2
+
+
+def test_evaluations_without_ids_are_linked_on_the_fly():
+    rows = [{**ev("x", "2019-12-16", 3), "product_id": None, "entity_name": "HTX Mỹ Xương"},
+            {**ev("x", "2022-12-29", 4), "product_id": None, "entity_name": "Hợp tác xã Mỹ Xương"}]
+    reg = Registry(evaluations=schema.coerce_evaluations(rows), as_of=AS_OF)
+    r = by_cohort(lc.reevaluation_rates(reg), 2019)
+    assert (r["recognized"], r["reevaluated"], r["upgraded"]) == (1, 1, 1)
