@@ -97,10 +97,17 @@ _PERCENT_HINTS = ("rate", "share", "pct", "percent")
 _MONEY_HINTS = ("amount", "cost", "budget", "vnd", "envelope", "spend", "headroom", "shortfall", "total")
 
 
+# Control characters a workbook cannot hold (openpyxl raises IllegalCharacterError on them): dropped.
+_ILLEGAL = dict.fromkeys([*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20)])
+
+
 def neutralise(value: Any) -> Any:
-    """A text value made safe for a spreadsheet (leading ``'`` if formula-like); anything else unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
+    """A text value made safe for a spreadsheet (leading ``'`` if formula-like, control characters
+    dropped); anything else unchanged."""
+    if isinstance(value, str):
+        value = value.translate(_ILLEGAL)
+        if value.startswith(FORMULA_PREFIXES):
+            return "'" + value
     return value
 
 

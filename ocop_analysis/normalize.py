@@ -43,6 +43,9 @@ _WS = re.compile(r"\s+")
 _PUNCT = re.compile(r"[^\w\s]|_")
 # Characters people use for "space" that str.split does not all know about.
 _ODD_SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u200b\u2060\ufeff"), " ")
+# Control characters (NUL, \x01, ..., DEL) are never meant: they come from old systems and copy-paste, and
+# openpyxl cannot write them to a workbook. (Tab, newline and the other whitespace controls collapse to a space.)
+_CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0e, 0x0f, *range(0x10, 0x1c), 0x7f])
 
 
 def is_blank(value: Any) -> bool:
@@ -57,14 +60,14 @@ def is_blank(value: Any) -> bool:
 def clean_text(value: Any) -> str | None:
     """NFC, odd spaces made plain, whitespace collapsed and stripped; None when blank.
 
-    >>> clean_text("  Huyện\\u00a0 Lai   Vung ")
-    'Huyện Lai Vung'
+    >>> clean_text("  Huyện\\u00a0 Lai   Vung "), clean_text("Mắm\\x00 cá\\x0blinh")
+    ('Huyện Lai Vung', 'Mắm cá linh')
     """
     if is_blank(value):
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = unicodedata.normalize("NFC", str(value)).translate(_ODD_SPACES)
+    text = unicodedata.normalize("NFC", str(value)).translate(_ODD_SPACES).translate(_CONTROL)
     return _WS.sub(" ", text).strip() or None
 
 
