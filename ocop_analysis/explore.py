@@ -66,7 +66,8 @@ class Explorer:
         self.controls = self._controls()
 
     def _options(self, key: str) -> list[tuple[str, object]]:
-        every = [(_ALL[self.lang], None)]
+        # "all", not None: an ipywidgets 8 Dropdown whose value is None shows no selection (blank).
+        every = [(_ALL[self.lang], "all")]
         if key == "year":
             years = sorted(int(y) for y in self.evaluations["year"].dropna().unique())
             return every + [(str(y), y) for y in years]
@@ -83,9 +84,11 @@ class Explorer:
             return None
         boxes = []
         for key in ("year", "district", "group"):
-            dd = w.Dropdown(options=self._options(key), value=self.selection[key],
+            chosen = "all" if self.selection[key] is None else self.selection[key]
+            dd = w.Dropdown(options=self._options(key), value=chosen,
                             description=_DESC[key][0 if self.lang == "vi" else 1])
-            dd.observe(lambda change, k=key: self.update(**{k: change["new"]}), names="value")
+            dd.observe(lambda change, k=key: self.update(**{k: None if change["new"] == "all" else change["new"]}),
+                       names="value")
             boxes.append(dd)
         return w.HBox(boxes)
 

@@ -39,7 +39,8 @@ def test_stars_view_tables(ev):
 def test_explorer_update_redraws(ev):
     ex = Explorer(ev, view="district", lang="vi")
     assert [dd.description for dd in ex.controls.children] == ["Năm", "Huyện/TP", "Nhóm"]
-    assert ex.controls.children[1].options[0] == ("Tất cả", None)
+    assert ex.controls.children[1].options[0] == ("Tất cả", "all")
+    assert [dd.label for dd in ex.controls.children] == ["Tất cả"] * 3  # shown as selected, not blank
     ex.update(year=2024)
     image, table = ex.last
     assert image.data[:4] == b"\x89PNG"
