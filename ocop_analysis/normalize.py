@@ -226,7 +226,7 @@ def parse_stars(value: Any) -> int | None:
     compact = text.replace(" ", "")
     if compact and all(ch in _STAR_CHARS for ch in compact):
         return _check_rank(len(compact), value)
-    digits = re.findall(r"\d+(?:[.,]\d+)?", text)
+    digits = re.findall(r"(?<![\w.,])-?\d+(?:[.,]\d+)?|\d+(?:[.,]\d+)?", text)
     if len(digits) == 1:
         return _check_rank(float(digits[0].replace(",", ".")), value)
     if len(digits) > 1:
