@@ -368,8 +368,9 @@ def cohort_target(rates: pd.DataFrame, cohort: int, share: float) -> pd.DataFram
 
     >>> r = pd.DataFrame({"cohort": [2022], "recognized": [156], "reevaluated": [80],
     ...                   "rate": [80 / 156], "recertified": [70]})
-    >>> cohort_target(r, 2022, 0.5)[["target", "gap", "met"]].iloc[0].tolist()
-    [78, 0, True]
+    >>> row = cohort_target(r, 2022, 0.5).iloc[0]
+    >>> int(row["target"]), int(row["gap"]), bool(row["met"])
+    (78, 0, True)
     """
     import math
 
