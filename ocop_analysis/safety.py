@@ -99,6 +99,7 @@ def check_file(path: str | Path, lim: Limits | None = None) -> str:
     lim = lim or limits()
     if not path.is_file():
         return "other"
+    _INPUTS.add(path.resolve())
     size = path.stat().st_size
     if size > lim.max_file_bytes:
         raise RegistryError(f"{path.name}: the file is {size / MB:,.1f} MB, above the {lim.max_file_bytes / MB:,.0f} MB "
@@ -137,8 +138,7 @@ def _check_zip(path: Path, lim: Limits) -> None:
                     _check_xml_member(name, zf, info, lim)
     except RegistryError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError,
-            RuntimeError, KeyError, IndexError, OverflowError, UnicodeDecodeError, MemoryError):
+    except Exception:  # BadZipFile, zlib.error, EOFError, NotImplementedError (unknown method), ...: all "damaged"
         raise RegistryError(f"{name}: the file is damaged (a broken or truncated zip container) and cannot be read. "
                             f"{_FRESH_COPY}") from None
 
@@ -305,22 +305,29 @@ def openpyxl_is_defused() -> bool:
 
 # --------------------------------------------------------------------------- outputs never overwrite inputs
 
+# Every file this process has opened as a registry input (recorded by check_file): writers refuse these.
+_INPUTS: set[Path] = set()
+
+
 class OutputOverwritesInput(RegistryError, FileExistsError):
-    """An output path is one of the inputs (or a file inside an input folder)."""
+    """An output path is one of the inputs (or a workbook inside an input folder)."""
 
 
-def refuse_overwrite(out_path: str | Path, inputs: Iterable[str | Path] | None) -> None:
+def refuse_overwrite(out_path: str | Path, inputs: Iterable[str | Path] | str | Path | None = None) -> None:
     """Raise :class:`OutputOverwritesInput` when writing ``out_path`` would replace an input file.
 
-    ``inputs`` are files or folders (a folder protects every file in it). Paths are compared after
-    resolving symlinks and ``..``, and by inode when the output exists (hard links).
+    Inputs are the files this process has read as registries (``check_file`` records them) plus
+    ``inputs`` (files or folders: a folder protects the workbooks in it). Paths are compared after
+    resolving symlinks and ``..``, and by inode when the output exists (hard links). Every writer
+    of the kit calls this before opening its output.
     """
-    if not inputs:
-        return
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
+    candidates = [*(inputs or []), *sorted(_INPUTS)]
+    if not candidates:
+        return
     out = Path(out_path).expanduser().resolve()
-    for item in inputs:
+    for item in candidates:
         src = Path(item).expanduser().resolve()
         # a workbook already in an input folder was an input too
         same = out == src or (src.is_dir() and src in out.parents and out.is_file()
