@@ -27,6 +27,8 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from . import safety
+
 __all__ = [
     "FORMULA_PREFIXES", "neutralise", "neutralise_frame", "COLUMN_LABELS", "label_columns",
     "write_excel", "add_sheet", "format_sheet", "write_csv", "to_html",
@@ -255,6 +257,7 @@ def write_excel(path: str | Path, sheets: Mapping[str, pd.DataFrame] | pd.DataFr
     if isinstance(sheets, pd.DataFrame):
         sheets = {"Dữ liệu" if labels == "vi" else "Data": sheets}
     path = Path(path)
+    safety.refuse_overwrite(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook()
     wb.remove(wb.active)
@@ -275,6 +278,7 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, labels: str | Mapping[str, 
               **to_csv_kwargs) -> Path:
     """Write ``df`` as UTF-8 CSV with a BOM (so Excel shows Vietnamese correctly), text cells neutralised."""
     path = Path(path)
+    safety.refuse_overwrite(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = neutralise_frame(label_columns(df, labels))
     to_csv_kwargs.setdefault("index", False)

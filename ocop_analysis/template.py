@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import excel_out, reference
+from . import excel_out, reference, safety
 
 __all__ = ["TEMPLATE_COLUMNS", "STAR_CHOICES", "KIND_CHOICES", "write_template", "add_arguments", "run_cli"]
 
@@ -167,6 +167,7 @@ def write_template(path: str | Path, province: str = reference.DEFAULT_PROVINCE,
         raise ValueError(f"the template is an .xlsx workbook; got {path.name}")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists; choose another name or pass --force")
+    safety.refuse_overwrite(path)
     wb = Workbook()
     ws = wb.active
     ws.title = DATA_SHEET

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import safety
 from .errors import RegistryError
 
 __all__ = ["add_arguments", "run_cli", "format_report", "write_problems_xlsx"]
@@ -74,6 +75,7 @@ def format_report(reg) -> str:
 def write_problems_xlsx(reg, path) -> Path:
     """Write problems (and the per-sheet accounting) to a workbook a clerk can work through."""
     path = Path(path)
+    safety.refuse_overwrite(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     probs = reg.problems.copy()
     probs.insert(len(probs.columns), "fixed", "")

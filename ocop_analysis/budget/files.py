@@ -19,7 +19,9 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from .. import safety
 from ..errors import ConfigError
+from ..excel_out import FORMULA_PREFIXES, neutralise
 from .model import DIST_KINDS, Dist, Formula, FormulaError, LineItem, Parameter, Scenario, money
 
 __all__ = ["ScenarioSet", "load_scenarios", "parse_scenarios", "to_excel", "to_yaml_dict",
@@ -437,8 +439,8 @@ def to_excel(scenarios: Mapping[str, Scenario], path: str | Path) -> Path:
             cell.fill = PatternFill("solid", fgColor="1F5C4A")
         for col_cells in ws.iter_cols(min_row=2):
             for cell in col_cells:
-                if isinstance(cell.value, str) and cell.value.startswith(("=", "+", "-", "@")):
-                    cell.data_type = "s"  # text, never a formula
+                if isinstance(cell.value, str):
+                    cell.value = neutralise(cell.value)  # text, never a formula ("'=…"; read back without the ')
                 elif columns[cell.column - 1] in money_cols and isinstance(cell.value, int) and cell.value >= 1000:
                     cell.number_format = "#,##0"
         for i, column in enumerate(columns, 1):
@@ -449,6 +451,7 @@ def to_excel(scenarios: Mapping[str, Scenario], path: str | Path) -> Path:
             for cell in row:
                 cell.alignment = Alignment(vertical="top")
     path = Path(path)
+    safety.refuse_overwrite(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
@@ -510,11 +513,16 @@ def _sheet_rows(ws, name: str, filename: str) -> list[tuple[dict, str]]:
     _check_keys({c: None for c in columns if c}, allowed, f"{filename}, sheet {name!r}")
     out = []
     for number, values in enumerate(rows, start=2):
-        row = {c: (v.strip() if isinstance(v, str) else v) for c, v in zip(columns, values) if c}
+        row = {c: (_unneutralise(v.strip()) if isinstance(v, str) else v) for c, v in zip(columns, values) if c}
         row = {c: v for c, v in row.items() if v is not None and v != ""}
         if row:
             out.append((row, f"{filename}, sheet {name!r}, row {number}"))
     return out
+
+
+def _unneutralise(text: str) -> str:
+    """Undo excel_out.neutralise on a cell to_excel wrote ("'=x" -> "=x")."""
+    return text[1:] if text.startswith("'") and text[1:2] in FORMULA_PREFIXES else text
 
 
 def to_yaml_dict(scenarios: Mapping[str, Scenario]) -> dict:
