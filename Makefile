@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: report test lab sample bench fuzz test-browser clean
+.PHONY: report test lab sample bench fuzz test-browser browser-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,19 @@ sample: $(STAMP)  ## regenerate data/sample/ (deterministic)
 
 bench: $(STAMP)  ## speed and scale runs (not part of make test)
 	$(BIN)/python benchmarks/run.py
+
+# Browser tests (not part of make test): Playwright's Python package drives Debian's chromium
+# (never `playwright install`). CI runs as root, so apt-get works there.
+$(VENV)/.browser-stamp: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,browser]"
+	touch $@
+
+browser-deps: $(VENV)/.browser-stamp  ## Playwright into .venv, Debian's chromium if missing
+	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) \
+		|| { echo "browser-deps: could not install chromium (needs root: apt-get install -y chromium)"; exit 1; }
+
+test-browser: browser-deps  ## every notebook in JupyterLab in headless Chromium (screenshots in reports/screenshots)
+	$(BIN)/python -m pytest -q browser_tests
 
 fuzz: $(STAMP)  ## longer fuzzing run
 	OCOP_FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest -q tests -k fuzz

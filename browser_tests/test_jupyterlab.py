@@ -18,7 +18,9 @@ from playwright.sync_api import expect
 import ocop_analysis as oa
 from ocop_analysis import fmt
 
-from conftest import NOTEBOOKS_DIR, REPO, SCREENSHOTS_DIR
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS_DIR = REPO / "notebooks"
+SCREENSHOTS_DIR = REPO / "reports" / "screenshots"
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 OPEN_S = 120          # lab loaded, notebook open, kernel idle
