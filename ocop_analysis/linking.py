@@ -348,9 +348,13 @@ def _block_pairs(members: list[int], products: list[str], rests: list[str] | Non
         return
     idx = np.asarray(members)
     ok = _similar([products[m] for m in members])
-    if rests is not None:
-        ok &= _similar([rests[m] for m in members])
     ok &= (masks[idx][:, None] & masks[idx][None, :]) == 0
+    if rests is not None:  # entity names: only for the names that still have a partner
+        live = np.flatnonzero(ok.any(axis=1))
+        entity_ok = np.zeros_like(ok)
+        if len(live):
+            entity_ok[np.ix_(live, live)] = _similar([rests[m] for m in idx[live]])
+        ok &= entity_ok
     for i, j in zip(*np.nonzero(np.triu(ok, 1))):
         yield int(idx[i]), int(idx[j])
 
