@@ -39,7 +39,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
 
-from . import excel_out, paths
+from . import excel_out, paths, safety
 from .errors import ConfigError
 
 __all__ = ["run_report", "ReportError", "NotebookFailed", "find_notebooks", "notebook_parameters",
@@ -202,10 +202,16 @@ def _check_inputs(registry_paths, plan_path, scenarios_path, as_of, lang):
     return regs, resolved["plan"], resolved["scenarios"], as_of
 
 
-def _prepare_out(out_dir: Path, notebooks_dir: Path) -> None:
+def _prepare_out(out_dir: Path, notebooks_dir: Path, inputs: Sequence = ()) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     if (out_dir / "notebooks").resolve() == notebooks_dir.resolve() or out_dir.resolve() == notebooks_dir.resolve():
         raise ReportError(f"--out {out_dir} would write over the input notebooks; choose another folder")
+    # a registry read from a previous report's folder must not be cleared away below (issue 8)
+    for name in ("figures", "notebooks"):
+        if any((out_dir / name).resolve() in Path(p).resolve().parents for p in inputs):
+            raise ReportError(f"--out {out_dir}: a registry input is inside {out_dir / name}; choose another folder")
+    for name in ("report.html", "summary.xlsx", "registry_clean.xlsx", "problems.xlsx", "FAILED.txt", "manifest.json"):
+        safety.refuse_overwrite(out_dir / name, inputs)
     # Clear what a previous run wrote here (and only that), so stale figures do not linger.
     for name in ("figures", "notebooks"):
         shutil.rmtree(out_dir / name, ignore_errors=True)
@@ -424,7 +430,8 @@ def _header(registry_paths, as_of, lang, failure: str | None = None) -> str:
     lines = [f"# {t['title']}"]
     if failure:
         lines.append(f'<div class="ocop-failed"><strong>{t["failed"]}</strong>: {html.escape(failure)}</div>')
-    lines.append(f"**{t['inputs']}:** " + (", ".join(f"`{Path(p).name}`" for p in registry_paths)
+    # file names are escaped HTML, not Markdown code spans: a backtick in a name would end the span (issue 8)
+    lines.append(f"**{t['inputs']}:** " + (", ".join(f"<code>{html.escape(Path(p).name)}</code>" for p in registry_paths)
                                            if registry_paths else f"`data/sample/` — {t['sample']}"))
     lines.append(f"**{t['as_of']}:** {as_of or dt.date.today().isoformat()} · "
                  f"**{t['generated']}:** {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}")
@@ -453,7 +460,7 @@ def run_report(registry_paths: Sequence[str | Path] | str | Path | None = None, 
     notebooks = find_notebooks(nb_dir)
     out = Path(out_dir) if out_dir is not None else default_out_dir(regs, as_of)
     out = out.resolve()
-    _prepare_out(out, nb_dir)
+    _prepare_out(out, nb_dir, regs or ())
     log = RunLog(started=dt.datetime.now().isoformat(timespec="seconds"),
                  inputs={"registry_paths": regs or [str(paths.SAMPLE_DIR)], "plan_path": plan,
                          "scenarios_path": scenarios, "as_of": as_of, "lang": lang})
