@@ -17,7 +17,7 @@ import pandas as pd
 from . import safety
 from .errors import RegistryError
 
-__all__ = ["add_arguments", "run_cli", "format_report", "write_problems_xlsx"]
+__all__ = ["add_arguments", "run_cli", "format_report", "write_problems_xlsx", "problem_summary"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,6 +70,23 @@ def format_report(reg) -> str:
         lines.append("")
         lines.append(f"Corrections applied from data/corrections.yml: {len(reg.corrections)} change(s).")
     return "\n".join(lines)
+
+
+def problem_summary(problems: pd.DataFrame) -> pd.DataFrame:
+    """Problems grouped by kind: severity, problem, rows, files, first message — errors first.
+
+    >>> problem_summary(__import__("ocop_analysis").schema.empty_problems()).columns.tolist()
+    ['severity', 'problem', 'rows', 'files', 'example']
+    """
+    columns = ["severity", "problem", "rows", "files", "example"]
+    if problems.empty:
+        return pd.DataFrame(columns=columns)
+    order = {"error": 0, "warning": 1, "info": 2}
+    out = (problems.groupby(["severity", "problem"], sort=False)
+           .agg(rows=("problem", "size"), files=("file", "nunique"), example=("message", "first"))
+           .reset_index())
+    out["_order"] = out["severity"].map(order).fillna(3)
+    return out.sort_values(["_order", "rows"], ascending=[True, False])[columns].reset_index(drop=True)
 
 
 def write_problems_xlsx(reg, path) -> Path:

@@ -1,0 +1,93 @@
+"""Speed of ``load_registry`` against a bare ``pandas.read_excel(engine="calamine")`` of the same file.
+
+Issue 3 target: loading a 20,000-row workbook costs at most 1.5× the bare read. Both run in this
+one process, alternately, several times; the medians are compared. Not part of ``make test``.
+
+    .venv/bin/python benchmarks/bench_loader.py [--rows 20000] [--repeat 5] [--profile]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+
+import ocop_analysis as oa
+
+HEADER = ["STT", "Tên sản phẩm", "Tên chủ thể", "Địa chỉ", "Xã/Phường", "Huyện/Thành phố", "Nhóm sản phẩm",
+          "Điểm", "Hạng sao", "Loại đánh giá", "Số quyết định", "Ngày quyết định", "Năm đánh giá", "Tiềm năng 5 sao"]
+DISTRICTS = ["TP. Cao Lãnh", "Thành phố Sa Đéc", "TX. Hồng Ngự", "H. Tân Hồng", "Huyện Hồng Ngự", "Tam Nông",
+             "huyện Tháp Mười", "H. Cao Lãnh", "Thanh Bình", "Lấp Vò", "H. Lai Vung", "Châu Thành"]
+GROUPS = ["Thực phẩm", "Đồ uống", "Thảo dược", "Hàng thủ công mỹ nghệ", 1, 2]
+ENTITIES = ["HTX Nông nghiệp", "Công ty TNHH", "Cơ sở", "Hộ kinh doanh", "DNTN", "Tổ hợp tác"]
+KINDS = ["Mới", "Đánh giá lại", "Nâng hạng"]
+
+
+def build(path: Path, rows: int) -> Path:
+    """A registry like a province's multi-year export: title rows, one flat table, realistic repetition."""
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("Danh sách")
+    ws.append(["DANH SÁCH SẢN PHẨM OCOP (dữ liệu mô phỏng cho benchmark)"])
+    ws.append([])
+    ws.append(HEADER)
+    for i in range(rows):
+        stars = 3 + i % 3
+        score = {3: 50, 4: 70, 5: 90}[stars] + (i % 19) * 0.5
+        year = 2019 + i % 7
+        ws.append([i + 1, f"Sản phẩm {i % 9000} loại {i % 7}", f"{ENTITIES[i % 6]} Số {i % 4000}",
+                   f"ấp {i % 9}, xã X{i % 40}", f"xã X{i % 40}", DISTRICTS[i % 12], GROUPS[i % 6],
+                   f"{score:.1f}".replace(".", ","), f"{stars} sao" if i % 2 else stars, KINDS[i % 3],
+                   f"{100 + i % 60}/QĐ-UBND-HC", dt.datetime(year, 1 + i % 12, 1 + i % 28), year,
+                   "x" if i % 25 == 0 else None])
+    wb.save(path)
+    return path
+
+
+def bare(path: Path) -> float:
+    t = time.perf_counter()
+    pd.read_excel(path, engine="calamine")
+    return time.perf_counter() - t
+
+
+def kit(path: Path) -> float:
+    t = time.perf_counter()
+    reg = oa.load_registry(path, corrections=None, links=None)
+    elapsed = time.perf_counter() - t
+    assert len(reg.evaluations) > 0
+    return elapsed
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of one load")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = build(Path(tmp) / "bench_registry.xlsx", args.rows)
+        bare(path), kit(path)  # warm-up: imports, reference tables, caches
+        bares, kits = [], []
+        for _ in range(args.repeat):
+            bares.append(bare(path))
+            kits.append(kit(path))
+        b, k = statistics.median(bares), statistics.median(kits)
+        print(f"rows: {args.rows:,}; runs: {args.repeat}")
+        print(f"pandas.read_excel(engine='calamine'): median {b:.3f} s  {[round(x, 3) for x in bares]}")
+        print(f"oa.load_registry:                     median {k:.3f} s  {[round(x, 3) for x in kits]}")
+        print(f"ratio load_registry / read_excel: {k / b:.2f}x (target <= 1.5x)")
+        if args.profile:
+            import cProfile
+            import pstats
+            cProfile.runctx("kit(path)", globals(), {"kit": kit, "path": path}, str(Path(tmp) / "prof"))
+            pstats.Stats(str(Path(tmp) / "prof")).sort_stats("cumulative").print_stats(30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
