@@ -283,6 +283,9 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, labels: str | Mapping[str, 
     out = neutralise_frame(label_columns(df, labels))
     to_csv_kwargs.setdefault("index", False)
     to_csv_kwargs.setdefault("encoding", "utf-8-sig")
+    # CRLF, so a CR inside a text cell is quoted too: unquoted it would start a new row in Excel, and a
+    # new row starting "=..." is a formula again (issue 8)
+    to_csv_kwargs.setdefault("lineterminator", "\r\n")
     out.to_csv(path, **to_csv_kwargs)
     return path
 

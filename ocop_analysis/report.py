@@ -425,13 +425,18 @@ def write_html(executed: list[Path], out_path: Path, *, figures_by_nb: dict[str,
     return out_path
 
 
+def _md_escape(text: str) -> str:
+    """Text shown as-is inside Markdown: HTML-escaped, and the characters Markdown acts on as entities."""
+    return "".join(f"&#{ord(ch)};" if ch in "`*_[]\\" else ch for ch in html.escape(text))
+
+
 def _header(registry_paths, as_of, lang, failure: str | None = None) -> str:
     t = _TEXT[lang]
     lines = [f"# {t['title']}"]
     if failure:
         lines.append(f'<div class="ocop-failed"><strong>{t["failed"]}</strong>: {html.escape(failure)}</div>')
     # file names are escaped HTML, not Markdown code spans: a backtick in a name would end the span (issue 8)
-    lines.append(f"**{t['inputs']}:** " + (", ".join(f"<code>{html.escape(Path(p).name)}</code>" for p in registry_paths)
+    lines.append(f"**{t['inputs']}:** " + (", ".join(f"<code>{_md_escape(Path(p).name)}</code>" for p in registry_paths)
                                            if registry_paths else f"`data/sample/` — {t['sample']}"))
     lines.append(f"**{t['as_of']}:** {as_of or dt.date.today().isoformat()} · "
                  f"**{t['generated']}:** {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}")

@@ -93,9 +93,9 @@ def _lists_sheet(wb, province: str) -> dict[str, str]:
         from openpyxl.utils import get_column_letter
 
         letter = get_column_letter(col)
-        ws.cell(1, col, header)
+        ws.cell(1, col, excel_out.neutralise(header))
         for row, value in enumerate(values, start=2):
-            ws.cell(row, col, value)
+            ws.cell(row, col, excel_out.neutralise(value))
         ranges[header] = f"'{LISTS_SHEET}'!${letter}$2:${letter}${len(values) + 1}"
     ws.sheet_state = "hidden"
     return ranges
