@@ -86,8 +86,15 @@ def open_notebook(page, lab, name: str) -> None:
 
 
 def run_all(page) -> None:
-    """Run > Run All Cells (the lab's own command) and wait, bounded, until the kernel is done."""
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    """Run > Run All Cells (the lab's own command) and wait, bounded, until the kernel is done.
+
+    The command's promise is not awaited (page.evaluate has no timeout); the wait below is bounded.
+    Outputs are cleared first, so no stale prompt counts as done.
+    """
+    page.evaluate("""() => {
+      window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs');
+      window.jupyterapp.commands.execute('notebook:run-all-cells');
+    }""")
     page.wait_for_function(JS_FINISHED, timeout=RUN_S * 1000, polling=500)
 
 
@@ -218,7 +225,7 @@ def test_budget_what_if_follows_the_sliders(lab, page):
     assert ("còn dư" if second.fits else "thiếu") in text
 
     # Screenshot of the widget's cell (with the lab's prompt around it).
-    handle.blur()
+    readout.blur()
     cell = page.locator(".jp-CodeCell").filter(has=box)
     cell.scroll_into_view_if_needed()
     SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
