@@ -105,6 +105,10 @@ def screenshot_whole_notebook(page, name: str) -> Path:
       return Math.max(n.scrollHeight, ...[...n.querySelectorAll('.jp-WindowedPanel-outer')].map(o => o.scrollHeight));
     }}""")
     page.set_viewport_size({"width": 1280, "height": max(900, min(int(height) + 160, 16_000))})
+    page.evaluate(f"""() => {{
+      const n = {CURRENT}.content.node;
+      for (const o of [n, ...n.querySelectorAll('.jp-WindowedPanel-outer')]) o.scrollTop = 0;
+    }}""")  # Run All leaves the view at the last cell
     page.wait_for_timeout(300)  # one layout pass after the resize (not a synchronisation wait)
     SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS_DIR / f"{name}.png"
