@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -108,10 +109,12 @@ def check_file(path: str | Path, lim: Limits | None = None) -> str:
     with path.open("rb") as fh:
         head = fh.read(4096)
     kind = sniff_magic(head)
-    if kind == "markup" and re.search(rb"<!(?:DOCTYPE|ENTITY)[^>]*\[", head.replace(b"\x00", b""), re.IGNORECASE):
-        raise RegistryError(_entity_message(path.name))
     if kind == "zip":
         _check_zip(path, lim)
+    elif kind == "markup":
+        _check_spreadsheetml(path, lim)
+    elif kind == "ole2":
+        _check_biff(path, lim)
     return kind
 
 
@@ -165,6 +168,8 @@ def _is_xml(member: str) -> bool:
 
 
 _DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+# In a loose XML/HTML file a plain <!DOCTYPE html> is normal; entity declarations are not.
+_MARKUP_DECLARATION = re.compile(rb"<!ENTITY|<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
 
 
 def _check_xml_member(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, lim: Limits) -> None:
@@ -200,8 +205,9 @@ def _is_xlsx_sheet(member: PurePosixPath) -> bool:
         (member.suffix.lower() == ".xml" and member.name.lower().startswith("sheet"))
 
 
-def _grid_error(name: str, member: str, rows: int, cols: int, lim: Limits) -> RegistryError:
-    return RegistryError(f"{name}: a sheet ('{member}') reaches row {rows:,} and column {cols:,}, a grid of "
+def _grid_error(name: str, member: str | None, rows: int, cols: int, lim: Limits) -> RegistryError:
+    where = f"a sheet ('{member}')" if member else "a sheet"
+    return RegistryError(f"{name}: {where} reaches row {rows:,} and column {cols:,}, a grid of "
                          f"{rows * cols:,} cells, above the limit of {lim.max_cells:,} cells for one sheet; it was "
                          f"refused before reading. Delete the far-away cells (Ctrl+End shows the last one) and "
                          f"save again, or {_FRESH_COPY[0].lower()}{_FRESH_COPY[1:]}")
@@ -289,6 +295,145 @@ def _repeat(value) -> int:
         return max(1, int(value))
     except (TypeError, ValueError):
         return 1
+
+
+# --------------------------------------------------------------------------- Excel 2003 XML (SpreadsheetML)
+
+_SSML_TAG = re.compile(rb"<(?:\w+:)?(Row|Cell|Worksheet)\b([^>]*)>")
+_SSML_INDEX = re.compile(rb"\b(?:\w+:)?Index=\"(\d{1,12})\"")
+_SSML_ACROSS = re.compile(rb"\b(?:\w+:)?MergeAcross=\"(\d{1,12})\"")
+
+
+def _check_spreadsheetml(path: Path, lim: Limits) -> None:
+    """The grid a SpreadsheetML file asks for: Row/Cell ss:Index and ss:MergeAcross jump and pad.
+
+    workbook.py builds each sheet as a list of rows padded to the widest, so a 3 KB file with
+    ``<Row ss:Index="200000"><Cell ss:Index="5000">`` (or ``ss:MergeAcross="300000000"``) would
+    fill gigabytes. Also refuses a DOCTYPE anywhere. Streams the file (at most the size cap).
+    """
+    row = col = rows = cols = 0
+    tail = b""
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(4 << 20)
+            if not chunk:
+                break
+            window = tail + chunk
+            cut = window.rfind(b"<") if len(chunk) == 4 << 20 else len(window)
+            cut = cut if cut > 0 else len(window)
+            body, tail = window[:cut], window[cut:]
+            if _MARKUP_DECLARATION.search(body.replace(b"\x00", b"")):
+                raise RegistryError(_entity_message(path.name))
+            for m in _SSML_TAG.finditer(body):
+                tag, attrs = m.group(1), m.group(2)
+                index = _SSML_INDEX.search(attrs)
+                if tag == b"Worksheet":
+                    row = col = 0
+                    continue
+                if tag == b"Row":
+                    row = int(index.group(1)) if index else row + 1
+                    col = 0
+                else:
+                    col = int(index.group(1)) if index else col + 1
+                    across = _SSML_ACROSS.search(attrs)
+                    col += int(across.group(1)) if across else 0
+                rows, cols = max(rows, row), max(cols, col)
+                if rows * max(cols, 1) > lim.max_cells:
+                    raise _grid_error(path.name, None, rows, cols, lim)
+
+
+# --------------------------------------------------------------------------- Excel 97-2003 (.xls, BIFF in OLE2)
+
+_BIFF_CELLS = {0x0006, 0x0203, 0x0204, 0x00FD, 0x027E, 0x0205, 0x00D6, 0x0406, 0x0003, 0x0004, 0x0002}
+_BIFF_MULRK = 0x00BD
+_BIFF_BOF = {0x0809, 0x0409, 0x0209, 0x0009}
+
+
+def _check_biff(path: Path, lim: Limits) -> None:
+    """The grid each sheet of a .xls asks for, from its cell records (row, column).
+
+    A 10 KB .xls with one value in IV65536 makes calamine build a 65,536 × 256 grid (1.3 GB, 4 s, per
+    sheet). Reads the OLE2 container by hand (no dependency); anything it cannot follow is left to
+    calamine, which reports a damaged file. Encrypted workbooks are left to workbook.sniff.
+    """
+    try:
+        stream = _ole2_stream(path.read_bytes(), ("Workbook", "Book"))
+    except Exception:  # a container this reader cannot follow: calamine decides (and reports it damaged)
+        return
+    if not stream:
+        return
+    rows = cols = 0
+    pos, end = 0, len(stream)
+    while pos + 4 <= end:
+        rtype, rlen = struct.unpack_from("<HH", stream, pos)
+        body = pos + 4
+        if rtype in _BIFF_BOF:
+            rows = cols = 0
+        elif rlen >= 4 and (rtype in _BIFF_CELLS or rtype == _BIFF_MULRK):
+            row, col = struct.unpack_from("<HH", stream, body)
+            if rtype == _BIFF_MULRK and rlen >= 6:
+                col = struct.unpack_from("<H", stream, body + rlen - 2)[0]
+            rows, cols = max(rows, row + 1), max(cols, col + 1)
+            if rows * cols > lim.max_cells:
+                raise _grid_error(path.name, None, rows, cols, lim)
+        pos = body + rlen
+
+
+def _ole2_stream(data: bytes, names: tuple[str, ...]) -> bytes | None:
+    """The bytes of the first stream called one of ``names`` in an OLE2 (Compound File) container."""
+    shift = struct.unpack_from("<H", data, 0x1E)[0]
+    if shift not in (9, 12):
+        return None
+    size = 1 << shift
+    n_sectors = max(0, (len(data) - size) // size)
+
+    def sector(n: int) -> bytes:
+        if not 0 <= n < n_sectors:
+            raise ValueError("sector out of range")
+        return data[(n + 1) * size:(n + 2) * size]
+
+    def chain(start: int, fat: list[int]) -> list[int]:
+        out, seen = [], set()
+        while 0 <= start < len(fat) and start not in seen and len(out) <= n_sectors:
+            seen.add(start)
+            out.append(start)
+            start = fat[start]
+        return out
+
+    difat = [n for n in struct.unpack_from("<109I", data, 0x4C) if n < 0xFFFFFFFA]
+    nxt, hops = struct.unpack_from("<I", data, 0x44)[0], 0
+    while nxt < 0xFFFFFFFA and hops <= n_sectors:
+        values = struct.unpack(f"<{size // 4}I", sector(nxt))
+        difat += [n for n in values[:-1] if n < 0xFFFFFFFA]
+        nxt, hops = values[-1], hops + 1
+    fat: list[int] = []
+    for n in difat[: n_sectors + 1]:
+        fat += struct.unpack(f"<{size // 4}I", sector(n))
+    directory = b"".join(sector(n) for n in chain(struct.unpack_from("<I", data, 0x30)[0], fat))
+    entries = []
+    for off in range(0, len(directory) - 127, 128):
+        name_len = struct.unpack_from("<H", directory, off + 0x40)[0]
+        name = directory[off:off + max(0, min(name_len, 64) - 2)].decode("utf-16-le", errors="replace")
+        kind = directory[off + 0x42]
+        start, length = struct.unpack_from("<IQ", directory, off + 0x74)
+        entries.append((name, kind, start, length if size == 4096 else length & 0xFFFFFFFF))
+    if not entries:
+        return None
+    cutoff = struct.unpack_from("<I", data, 0x38)[0]
+    for name, kind, start, length in entries:
+        if kind != 2 or name not in names:
+            continue
+        length = min(length, len(data))
+        if length >= cutoff:
+            return b"".join(sector(n) for n in chain(start, fat))[:length]
+        root = entries[0]
+        mini = b"".join(sector(n) for n in chain(root[2], fat))
+        minifat: list[int] = []
+        for n in chain(struct.unpack_from("<I", data, 0x3C)[0], fat):
+            minifat += struct.unpack(f"<{size // 4}I", sector(n))
+        msize = 1 << struct.unpack_from("<H", data, 0x20)[0]
+        return b"".join(mini[n * msize:(n + 1) * msize] for n in chain(start, minifat))[:length]
+    return None
 
 
 # --------------------------------------------------------------------------- XML parsers of other libraries

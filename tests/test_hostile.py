@@ -348,6 +348,66 @@ def test_libreoffice_padding_rows_do_not_count():
     assert len(reg.evaluations) == 12
 
 
+def ssml(tmp_path: Path, name: str, extra: str) -> Path:
+    text = (FIXTURES / "fake_xls_spreadsheetml.xls").read_text(encoding="utf-8")
+    assert "</Table>" in text
+    path = tmp_path / name
+    path.write_text(text.replace("</Table>", extra + "</Table>", 1), encoding="utf-8")
+    return path
+
+
+def test_spreadsheetml_index_jump_is_refused(tmp_path):
+    # 3 KB of XML; the reader would pad 200,000 rows to 5,000 columns (workbook.py alone: MemoryError after 20 s).
+    path = ssml(tmp_path, "ssml_jump.xls", '<Row ss:Index="200000"><Cell ss:Index="5000"><Data ss:Type="String">x'
+                                          '</Data></Cell></Row>')
+    assert_refused_fast(measured(path), "ssml_jump.xls", "row 200,000 and column 5,000")
+
+
+def test_spreadsheetml_merge_across_is_refused(tmp_path):
+    path = ssml(tmp_path, "ssml_merge.xls", '<Row><Cell ss:MergeAcross="300000000"><Data ss:Type="String">x</Data>'
+                                            '</Cell></Row>')
+    assert_refused_fast(measured(path), "ssml_merge.xls", "column 300,000,001")
+
+
+def test_spreadsheetml_fixture_still_reads():
+    assert len(oa.load_registry(FIXTURES / "fake_xls_spreadsheetml.xls", corrections=None, links=None).evaluations) > 0
+
+
+def test_html_with_a_plain_doctype_is_told_as_html(tmp_path):
+    path = tmp_path / "export.xls"
+    path.write_text("<!DOCTYPE html>\n<html><body><table><tr><td>Tên sản phẩm</td></tr></table></body></html>")
+    assert "web page (HTML table)" in refused(path)
+
+
+def far_cell_xls(tmp_path: Path) -> Path:
+    """flat_clean.xls with one cell record (RK or LABELSST) moved to IV65536 (the last cell of a .xls sheet)."""
+    data = bytearray((FIXTURES / "flat_clean.xls").read_bytes())
+    stream = safety._ole2_stream(bytes(data), ("Workbook", "Book"))
+    pos = 0
+    while pos + 4 <= len(stream):
+        rtype, rlen = struct.unpack_from("<HH", stream, pos)
+        record = stream[pos:pos + 4 + rlen]
+        if rtype in (0x027E, 0x00FD) and bytes(data).count(record) == 1:  # RK number, shared string
+            at = bytes(data).find(record)
+            struct.pack_into("<HH", data, at + 4, 65535, 255)
+            path = tmp_path / "far_cell.xls"
+            path.write_bytes(bytes(data))
+            return path
+        pos += 4 + rlen
+    raise AssertionError("no cell record found in flat_clean.xls")
+
+
+def test_xls_with_a_value_in_the_last_cell_is_refused(tmp_path):
+    # calamine alone: a 65,536 × 256 grid, 1.3 GB and 4 s for a 10 KB file (measured once by hand).
+    path = far_cell_xls(tmp_path)
+    assert_refused_fast(measured(path), "far_cell.xls", "row 65,536 and column 256")
+
+
+def test_xls_fixtures_pass_the_grid_check():
+    for name in ("flat_clean.xls", "sheet_per_district.xls", "bad_rows.xls", "values_forms.xls"):
+        assert safety.check_file(FIXTURES / name) == "ole2"
+
+
 # --------------------------------------------------------------------------- size cap
 
 def test_file_above_the_size_cap_is_refused_unread(tmp_path):
