@@ -119,7 +119,7 @@ def _sniff_zip(path: Path) -> str:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
             mimetype = zf.read("mimetype")[:100] if "mimetype" in names else b""
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+    except Exception:  # BadZipFile, zlib.error, EOFError, NotImplementedError, ...
         raise RegistryError(f"{path.name}: the file is damaged (a broken or truncated zip container) and cannot be "
                             f"read. Ask the sender for a fresh copy.") from None
     if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
@@ -193,7 +193,9 @@ def _read_calamine(path: Path, kind: str) -> list[Sheet]:
     except pc.PasswordError:
         raise RegistryError(f"{path.name}: is protected with a password (encrypted), so it cannot be read. Open it in "
                             f"Excel, remove the password and save a copy.") from None
-    except Exception as exc:  # calamine raises its own errors and plain ones for broken files
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # calamine's own errors, plain ones, and pyo3's PanicException (a BaseException)
         reason = "damaged or truncated" if not isinstance(exc, MemoryError) else "too large to read"
         raise RegistryError(f"{path.name}: the {_FORMAT_NAMES.get(kind, kind)} file is {reason} and cannot be read. "
                             f"{_SAVE_AS}") from None

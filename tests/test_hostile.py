@@ -439,6 +439,24 @@ def test_truncated_zip(tmp_path):
     assert "damaged" in refused(path)
 
 
+def test_truncated_xls_that_makes_calamine_panic(tmp_path):
+    # Found by fuzzing: calamine's OLE2 reader panics (pyo3 PanicException, a BaseException that
+    # `except Exception` does not catch) on flat_clean.xls cut at 9,880 bytes (the sniffer still sees a .xls).
+    path = tmp_path / "cut.xls"
+    path.write_bytes((FIXTURES / "flat_clean.xls").read_bytes()[:9880])
+    assert "damaged or truncated" in refused(path)
+
+
+def test_corrupt_deflate_in_the_mimetype_part(tmp_path):
+    # workbook.sniff reads the .ods mimetype part; a broken deflate stream there raised zlib.error.
+    with zipfile.ZipFile(FLAT_ODS) as src:
+        content = src.read("content.xml")
+    path = write_zip(tmp_path / "bad_mimetype.ods", [
+        ("mimetype", b"\xff\xff\xff\xff garbage", 8, 46, 0, None),
+        ("content.xml", deflate(content), 8, len(content), zlib.crc32(content), None)])
+    assert "damaged" in refused(path)
+
+
 def test_corrupt_fixture():
     assert "damaged" in refused(FIXTURES / "corrupt.xlsx")
 
