@@ -69,7 +69,7 @@ def what_if_widget(scenario: Scenario, envelope: int = DEFAULT_ENVELOPE, *,
             " (M VND)" if spec["kind"] == "money" else "")
         sliders[spec["name"]] = cls(value=spec["value"], min=spec["min"], max=spec["max"], step=spec["step"],
                                     description=spec["label"] + unit, continuous_update=False,
-                                    style={"description_width": "22em"}, layout=w.Layout(width="46em"))
+                                    style={"description_width": "30em"}, layout=w.Layout(width="56em"))
     result = w.HTML()
 
     def overrides() -> dict:
