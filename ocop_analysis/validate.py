@@ -96,12 +96,11 @@ def write_problems_xlsx(reg, path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     probs = reg.problems.copy()
     probs.insert(len(probs.columns), "fixed", "")
-    try:  # the kit's writer neutralises formula-like text (issue 8), when it exists
-        from .excel_out import neutralise_frame  # type: ignore[attr-defined]
-        probs = neutralise_frame(probs)
-    except (ImportError, AttributeError):
-        probs = probs.map(_neutralise)
-    sources = reg.sources.map(_neutralise)
+    # the kit's one neutralising helper (issue 8): formula-like text quoted, control characters dropped
+    from .excel_out import neutralise_frame
+
+    probs = neutralise_frame(probs)
+    sources = neutralise_frame(reg.sources)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         probs.to_excel(writer, sheet_name="Vấn đề", index=False)
         sources.to_excel(writer, sheet_name="Các sheet", index=False)
@@ -111,13 +110,6 @@ def write_problems_xlsx(reg, path) -> Path:
                 width = max((len(str(c.value)) for c in column if c.value is not None), default=8)
                 ws.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 90)
     return path
-
-
-def _neutralise(value):
-    """Text starting like a formula gets a leading apostrophe, so Excel shows it and never runs it."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r", "\n"):
-        return "'" + value
-    return value
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -598,6 +598,18 @@ def test_openpyxl_refuses_entities_in_a_workbook(tmp_path):
         assert any(isinstance(e, DefusedXmlException) for e in chain), repr(info.value)
 
 
+def test_budget_workbooks_pass_the_same_checks_before_openpyxl(tmp_path):
+    from ocop_analysis import budget
+    from ocop_analysis.errors import ConfigError
+
+    raw = repeat_deflate(2048, b"A")
+    bomb = write_zip(tmp_path / "scenarios.xlsx", flat_members() + [("xl/sharedStrings.xml", raw, 8, 2048 << 20, 0, None)])
+    with pytest.raises(ConfigError, match="zip bomb"):
+        budget.load_scenarios(bomb)
+    with pytest.raises(ConfigError, match="declares XML entities"):
+        budget.load_scenarios(entity_xlsx(tmp_path, "billion_laughs"))
+
+
 def test_every_refusal_message_is_one_plain_sentence(tmp_path):
     for path in [FIXTURES / n for n in ("corrupt.xlsx", "empty.xlsx", "encrypted.xlsx", "renamed_pdf.xlsx",
                                         "renamed_docx.xlsx", "fake_xls_html.xls", "xml_bomb.xls")]:

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from .. import safety
-from ..errors import ConfigError
+from ..errors import ConfigError, RegistryError
 from ..excel_out import FORMULA_PREFIXES, neutralise
 from .model import DIST_KINDS, Dist, Formula, FormulaError, LineItem, Parameter, Scenario, money
 
@@ -460,6 +460,10 @@ def to_excel(scenarios: Mapping[str, Scenario], path: str | Path) -> Path:
 def _read_workbook(path: Path) -> ScenarioSet:
     from openpyxl import load_workbook
 
+    try:  # size cap, zip bomb and DOCTYPE checks before openpyxl opens it (issue 8)
+        safety.check_file(path)
+    except RegistryError as exc:
+        raise ConfigError(str(exc)) from None
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad config file
