@@ -29,8 +29,23 @@ ENTITIES = ["HTX Nông nghiệp", "Công ty TNHH", "Cơ sở", "Hộ kinh doanh"
 KINDS = ["Mới", "Đánh giá lại", "Nâng hạng"]
 
 
+_SYLLABLES = ("an bình cát diệu gia hòa khánh long minh nam phú quý sơn tân thạnh trung vĩnh xuân yến hưng "
+              "lộc phát thành đạt hồng ngọc bảo châu kim mỹ thuận lợi tài đức").split()
+_PRODUCTS = ("hạt sen sấy|trà sen|khô cá lóc|nem chua|quýt hồng|bánh phồng tôm|mật ong|chả lụa|gạo hữu cơ|"
+             "xoài sấy|bột sen|rượu nếp|nước mắm|chiếu lác|giỏ lục bình|kẹo dừa|tương ớt|cá khô|bánh tráng").split("|")
+
+
+def _name(i: int, parts: int, salt: int) -> str:
+    words = []
+    for k in range(parts):
+        i, r = divmod(i * 7919 + salt + k, len(_SYLLABLES))
+        words.append(_SYLLABLES[r])
+    return " ".join(words).title()
+
+
 def build(path: Path, rows: int) -> Path:
-    """A registry like a province's multi-year export: title rows, one flat table, realistic repetition."""
+    """A registry like a province's multi-year export: title rows, one flat table, realistic repetition
+    (about four evaluation rounds per product, distinct entity and product names)."""
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet("Danh sách")
     ws.append(["DANH SÁCH SẢN PHẨM OCOP (dữ liệu mô phỏng cho benchmark)"])
@@ -40,7 +55,9 @@ def build(path: Path, rows: int) -> Path:
         stars = 3 + i % 3
         score = {3: 50, 4: 70, 5: 90}[stars] + (i % 19) * 0.5
         year = 2019 + i % 7
-        ws.append([i + 1, f"Sản phẩm {i % 9000} loại {i % 7}", f"{ENTITIES[i % 6]} Số {i % 4000}",
+        p = i % (rows // 4 or 1)
+        ws.append([i + 1, f"{_PRODUCTS[p % len(_PRODUCTS)].capitalize()} {_name(p, 2, 11)}",
+                   f"{ENTITIES[p % 6]} {_name(p // 2, 3, 5)}",
                    f"ấp {i % 9}, xã X{i % 40}", f"xã X{i % 40}", DISTRICTS[i % 12], GROUPS[i % 6],
                    f"{score:.1f}".replace(".", ","), f"{stars} sao" if i % 2 else stars, KINDS[i % 3],
                    f"{100 + i % 60}/QĐ-UBND-HC", dt.datetime(year, 1 + i % 12, 1 + i % 28), year,

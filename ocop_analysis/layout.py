@@ -17,6 +17,7 @@ converted first (``reference/legacy_tcvn3.csv``).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -244,7 +245,15 @@ def _is_column_number_row(cells: list) -> bool:
 
 # --------------------------------------------------------------------------- row classification
 
-_SUBTOTAL = re.compile(r"^(?:tong cong|tong so|tong|cong|total|subtotal|sum|grand total)(?:\s|$)")
+# On case-folded text WITH diacritics: "Cộng" is a subtotal, "Công ty …" is not.
+_SUBTOTAL_RAW = re.compile(r"^(?:tổng cộng|tổng số|tổng|cộng|tong cong|tong so|total|subtotal|sum|grand total)"
+                           r"(?:[\s:.,(\d]|$)|^cong\s*[:\d]")
+
+
+def _is_subtotal(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    return bool(_SUBTOTAL_RAW.match(unicodedata.normalize("NFC", " ".join(value.split())).casefold()))
 _SIGNATURE = re.compile(
     r"^(?:kt|tm|tl|q|ktl)?\s*(?:chu tich|pho chu tich|uy ban nhan dan|ubnd|giam doc|pho giam doc|truong phong|"
     r"truong ban|pho truong ban|thu truong|hoi dong)\b"
@@ -307,13 +316,31 @@ def _classify_rows(rows: list[list], start: int, cols: dict[str, int], header_ke
     pcol = cols.get("product_name")
     value_cols = [cols[c] for c in _VALUE_COLUMNS if c in cols]
     detail_cols = [cols[c] for c in ("entity_name", "stars", "result", "score") if c in cols]
+    header_low = {h.casefold() for h in header_keys}
     for r in range(start, len(rows)):
         row = rows[r]
         width = len(row)
         product = row[pcol] if pcol is not None and pcol < width else ""
+        # Fast path, most rows: a product name and a result or entity next to it.
+        if not footer and product.__class__ is str:
+            low = product.strip().casefold()
+            if low and low not in header_low and not _SUBTOTAL_RAW.match(low):
+                for c in detail_cols:
+                    v = row[c] if c < width else ""
+                    if v is not None and v != "" and not (v.__class__ is str and not v.strip()):
+                        break
+                else:
+                    c = None
+                if c is not None:
+                    kinds.append("data")
+                    data_idx.append(r)
+                    sec_district.append(district)
+                    sec_stars.append(stars)
+                    sec_kind.append(kind)
+                    continue
         has_detail = any(c < width and not _blank(row[c]) for c in detail_cols)
         pkey = fold(product) if not _blank(product) else ""
-        if not footer and pkey and has_detail and pkey not in header_keys and not _SUBTOTAL.match(pkey):
+        if not footer and pkey and has_detail and pkey not in header_keys and not _is_subtotal(product):
             kinds.append("data")
             data_idx.append(r)
             sec_district.append(district)
@@ -337,7 +364,7 @@ def _classify_rows(rows: list[list], start: int, cols: dict[str, int], header_ke
             footer = True
             kinds.append("signature")
             continue
-        if _SUBTOTAL.match(first_key) and (not pkey or _SUBTOTAL.match(pkey)):
+        if _is_subtotal(values[0][1]) and (not pkey or _is_subtotal(product)):
             kinds.append("subtotal")
             continue
         if sum(1 for _, v in values if isinstance(v, str) and match_header(v)) >= 2:
@@ -367,11 +394,6 @@ def _classify_rows(rows: list[list], start: int, cols: dict[str, int], header_ke
         sec_stars.append(stars)
         sec_kind.append(kind)
     return kinds, data_idx, sec_district, sec_stars, sec_kind
-
-
-def _entity_present(row: list, cols: dict[str, int]) -> bool:
-    c = cols.get("entity_name")
-    return c is not None and c < len(row) and not _blank(row[c])
 
 
 # --------------------------------------------------------------------------- the sheet
@@ -406,8 +428,9 @@ def detect_layout(sheet) -> SheetLayout:
     kinds += body
     title = " ".join(" ".join(_text(c) for c in row if not _blank(c)) for row in rows[:first])
     data = {"source_row": [r + 1 for r in data_idx]}
+    data_rows = [rows[r] for r in data_idx]
     for canon, c in cols.items():
-        data[canon] = [rows[r][c] if c < len(rows[r]) else "" for r in data_idx]
+        data[canon] = [row[c] if c < len(row) else "" for row in data_rows]
     data["section_district"] = sec_district
     data["section_stars"] = sec_stars
     data["section_kind"] = sec_kind

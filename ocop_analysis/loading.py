@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
 import pandas as pd
 
 from . import linking, reference, schema
@@ -230,8 +231,8 @@ def _clean_with_legacy(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     def one(value):
         converted, status = legacy_to_unicode(value)
         return clean_text(converted), status
-    pairs = map_unique(series, one)
-    return pairs.map(lambda p: p[0]), pairs.map(lambda p: p[1])
+    text, status = _parts(series, one, 2)
+    return text, status
 
 
 def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, list[dict]]:
@@ -283,11 +284,9 @@ def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
     origin = origin.where(dist_col.notna(), "section row")
     origin = origin.where(dist_col.notna() | section.notna(), "sheet name")
     origin = origin.where(dist_col.notna() | section.notna() | sheet_name.notna(), "address")
-    match = map_unique(text, lambda t: resolve_district(t, province))
-    status = match.map(lambda m: m.status)
-    out["district_code"] = match.map(lambda m: m.code)
+    match, status, out["district_code"] = _parts(text, lambda t: _district_parts(t, province), 3)
     names = reference.district_names(province)
-    out["district"] = out["district_code"].map(lambda c: names.get(c) if c is not None else None)
+    out["district"] = out["district_code"].map(names).astype(object)
     prov = _PROVINCE_NAMES.get(province, province)
     bad = ~rejected
     report(bad & (status == "blank"), "unknown_district", "district", None,
@@ -303,11 +302,9 @@ def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
     # --- stars: column, else result column, else a star section row
     stars_raw = _col(raw, "stars")
     result_raw = _col(raw, "result")
-    star_text = stars_raw.where(~stars_raw.map(is_blank), result_raw)
-    star_text = star_text.where(~star_text.map(is_blank), _col(raw, "section_stars"))
-    parsed = map_unique(star_text, _star_value)
-    star_status = parsed.map(lambda p: p[0])
-    out["stars"] = parsed.map(lambda p: p[1])
+    star_text = stars_raw.where(~map_unique(stars_raw, is_blank).astype(bool), result_raw)
+    star_text = star_text.where(~map_unique(star_text, is_blank).astype(bool), _col(raw, "section_stars"))
+    star_status, out["stars"] = _parts(star_text, _star_value, 2)
     bad = ~rejected
     report(bad & (star_status == "blank"), "missing_stars", "stars", None,
            lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: the star rank (Hạng sao) is "
@@ -318,14 +315,13 @@ def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
     rejected |= star_status.isin(["blank", "invalid"])
     failed = star_status == "failed"
     certified_set = reference.certified_stars()
-    out["certified"] = out["stars"].map(lambda s: None if s is None else s in certified_set)
+    stars_num = pd.to_numeric(out["stars"], errors="coerce")
+    out["certified"] = stars_num.isin(certified_set).astype(object).where(stars_num.notna(), None)
     out.loc[failed, "certified"] = False
 
     # --- score
     score_raw = _col(raw, "score")
-    score = map_unique(score_raw, _score_value)
-    score_status = score.map(lambda p: p[0])
-    out["score"] = score.map(lambda p: p[1])
+    score_status, out["score"] = _parts(score_raw, _score_value, 2)
     report(~rejected & (score_status == "invalid"), "score_out_of_range", "score", score_raw,
            lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: score '{v}' is not a number; "
                         f"the row was loaded without a score.")
@@ -335,16 +331,12 @@ def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
     _score_star_mismatch(out, rejected, problems)
 
     # --- decision, dates, year
-    decision = map_unique(_col(raw, "decision"), _decision_value)
-    dec_no = decision.map(lambda p: p[0])
-    dec_date = decision.map(lambda p: p[1])
+    dec_no, dec_date = _parts(_col(raw, "decision"), _decision_value, 2)
     date_raw = _col(raw, "decision_date")
-    parsed_date = map_unique(date_raw, _date_value)
-    date_status = parsed_date.map(lambda p: p[0])
+    date_status, ddate = _parts(date_raw, _date_value, 2)
     report(~rejected & (date_status == "invalid"), "invalid_date", "decision_date", date_raw,
            lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: '{v}' is not a date; the row "
                         f"was loaded without a decision date. Write it as dd/mm/yyyy.")
-    ddate = parsed_date.map(lambda p: p[1])
     ddate = ddate.where(ddate.notna(), dec_date)
     no_own = dec_no.isna()
     dec_no = dec_no.where(~no_own, _col(raw, "ctx_decision_no"))
@@ -352,39 +344,33 @@ def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
     out["decision_no"] = dec_no
     out["decision_date"] = ddate
     year_raw = _col(raw, "year")
-    year = map_unique(year_raw, _year_value)
-    year_status = year.map(lambda p: p[0])
+    year_status, year_val = _parts(year_raw, _year_value, 2)
     report(~rejected & (year_status == "invalid"), "invalid_date", "year", year_raw,
            lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: '{v}' is not a year; the year "
                         f"was taken from the decision date or the title instead.")
-    year_val = year.map(lambda p: p[1])
-    year_val = year_val.where(year_val.notna(), ddate.map(lambda d: d.year if d is not None and d == d else None))
-    year_val = year_val.where(year_val.notna(), _col(raw, "ctx_year"))
-    out["year"] = year_val.map(lambda y: None if y is None or y != y else int(y))
+    year_val = pd.to_numeric(year_val, errors="coerce")
+    year_val = year_val.fillna(pd.to_datetime(ddate, errors="coerce").dt.year)
+    year_val = year_val.fillna(pd.to_numeric(_col(raw, "ctx_year"), errors="coerce"))
+    out["year"] = year_val.astype("Int64")
 
     # --- kind
     kind_raw = _col(raw, "kind")
-    kind = map_unique(kind_raw, _kind_value)
-    kind_status = kind.map(lambda p: p[0])
+    kind_status, kinds = _parts(kind_raw, _kind_value, 2)
     report(~rejected & (kind_status == "invalid"), "unknown_kind", "kind", kind_raw,
            lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: '{v}' is not a kind of "
                         f"evaluation (Mới, Đánh giá lại, Nâng hạng); the row was loaded without it.")
-    kinds = kind.map(lambda p: p[1])
     kinds = kinds.where(kinds.notna() | (kind_status == "invalid"), _col(raw, "section_kind"))
     out["kind"] = kinds.where(kinds.notna() | (kind_status == "invalid"), "new")
 
     # --- group, under the taxonomy of the evaluation year
     group_raw = _col(raw, "group")
     sub_raw = _col(raw, "subgroup")
-    group_text = group_raw.where(~group_raw.map(is_blank), sub_raw)
-    tax = out["year"].map(lambda y: taxonomy_for_year(y))
-    pairs = pd.Series(list(zip(group_text.map(clean_text), tax)), index=raw.index, dtype=object)
-    gm = map_unique(pairs, lambda p: resolve_group(p[0], p[1]))
-    gstatus = gm.map(lambda m: m.status)
-    out["group"] = gm.map(lambda m: m.group)
-    out["group_source"] = group_text.map(clean_text)
-    gnames = reference.group_names()
-    out["group_name"] = out["group"].map(lambda g: gnames.get(g) if g is not None else None)
+    group_text = group_raw.where(~map_unique(group_raw, is_blank).astype(bool), sub_raw)
+    tax = map_unique(out["year"], lambda y: taxonomy_for_year(None if y is None or y is pd.NA else int(y)))
+    out["group_source"] = map_unique(group_text, clean_text)
+    keyed = tax.astype(str) + "\x1f" + out["group_source"].fillna("")
+    gstatus, out["group"] = _parts(keyed, _group_parts, 2)
+    out["group_name"] = out["group"].map(reference.group_names()).astype(object)
     report(~rejected & (gstatus == "unknown"), "unknown_group", "group", group_text,
            lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: product group '{v}' is not "
                         f"one of the six OCOP product groups of Decision {_DECISION_OF[tax.at[i]]}; the row was loaded without "
@@ -398,6 +384,31 @@ def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
     _validity(out, failed)
     out["rejected"] = rejected
     return out, problems
+
+
+def _parts(series: pd.Series, func, n: int) -> list[pd.Series]:
+    """``func`` returns an n-tuple per distinct value; n Series come back, one per part, without a call per row."""
+    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
+    table = [func(u) for u in uniques]
+    table.append(func(None) if (codes < 0).any() else (None,) * n)
+    out = []
+    for k in range(n):
+        column = np.empty(len(table), dtype=object)
+        for j, t in enumerate(table):
+            column[j] = t[k]
+        out.append(pd.Series(column[codes], index=series.index, dtype=object))
+    return out
+
+
+def _district_parts(text, province: str):
+    match = resolve_district(text, province)
+    return match, match.status, match.code
+
+
+def _group_parts(key: str):
+    tax, _, text = key.partition("\x1f")
+    match = resolve_group(text or None, tax)
+    return match.status, match.group
 
 
 def _star_value(value) -> tuple[str, int | None]:
@@ -492,9 +503,7 @@ def _split_entity_from_product(out: pd.DataFrame, raw: pd.DataFrame) -> None:
         if m and entity_type(m.group(2)) != "other":
             return m.group(1), m.group(2)
         return name, None
-    pairs = map_unique(out["product_name"], split)
-    out["product_name"] = pairs.map(lambda p: p[0])
-    out["entity_name"] = pairs.map(lambda p: p[1])
+    out["product_name"], out["entity_name"] = _parts(out["product_name"], split, 2)
 
 
 def _legacy_warnings(status: pd.Series, raw: pd.DataFrame, column: str, problems: list) -> None:
@@ -532,29 +541,32 @@ def _ambiguous_msg(sheet, row, value, match, province) -> str:
 
 
 def _score_star_mismatch(out: pd.DataFrame, rejected: pd.Series, problems: list) -> None:
+    """Warn where the score lies outside the band of the star rank (reference.star_bands())."""
     bands = reference.star_bands().set_index("stars")
-    ok = ~rejected & out["score"].notna() & out["stars"].notna()
-    for i in ok[ok].index:
-        stars, score = int(out.at[i, "stars"]), float(out.at[i, "score"])
-        lo, hi = bands.at[stars, "min_score"], bands.at[stars, "max_score"]
-        if not lo <= round(score, 1) <= hi:
-            expected = bands[(bands["min_score"] <= score) & (bands["max_score"] >= round(score, 1))].index
-            exp = f" ({score:g} points is {int(expected[0])}★)" if len(expected) else ""
-            problems.append(_problem(
-                out.at[i, "source_file"], out.at[i, "source_sheet"], out.at[i, "source_row"], "score", f"{score:g}",
-                "score_star_mismatch",
-                f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: score {score:g} does not match "
-                f"{stars}★ (a {stars}★ product scores {lo:g}–{hi:g}){exp}; loaded as written — check the score "
-                f"and the star rank."))
+    stars = pd.to_numeric(out["stars"], errors="coerce")
+    score = pd.to_numeric(out["score"], errors="coerce")
+    lo, hi = stars.map(bands["min_score"]), stars.map(bands["max_score"])
+    rounded = score.round(1)
+    bad = ~rejected & score.notna() & stars.notna() & ~((rounded >= lo) & (rounded <= hi))
+    for i in bad[bad].index:
+        n, sc = int(stars.at[i]), float(score.at[i])
+        expected = bands[(bands["min_score"] <= sc) & (bands["max_score"] >= round(sc, 1))].index
+        exp = f" ({sc:g} points is {int(expected[0])}★)" if len(expected) else ""
+        where = _where(out.at[i, "source_sheet"], out.at[i, "source_row"])
+        problems.append(_problem(
+            out.at[i, "source_file"], out.at[i, "source_sheet"], out.at[i, "source_row"], "score", f"{sc:g}",
+            "score_star_mismatch",
+            f"{where}: score {sc:g} does not match {n}★ (a {n}★ product scores {lo.at[i]:g}–{hi.at[i]:g}){exp}; "
+            f"loaded as written — check the score and the star rank."))
 
 
 def _validity(out: pd.DataFrame, failed: pd.Series) -> None:
     months = reference.validity_months()
-    certified = out["certified"].map(lambda c: c is True)
+    certified = out["certified"].eq(True)
     dates = pd.to_datetime(out["decision_date"], errors="coerce")
     from_date = dates + pd.DateOffset(months=months)
     years = pd.to_numeric(out["year"], errors="coerce")
-    year_end = pd.to_datetime(years.map(lambda y: f"{int(y)}-12-31" if y == y else None), errors="coerce")
+    year_end = pd.to_datetime(years.astype("Int64").astype(str) + "-12-31", errors="coerce")
     from_year = year_end + pd.DateOffset(months=months)
     valid = from_date.where(dates.notna(), from_year).where(certified)
     out["valid_until"] = valid
@@ -602,7 +614,7 @@ def _parse_revocations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
     dist, _ = _clean_with_legacy(_col(raw, "district"))
     dist = dist.where(dist.notna(), map_unique(_col(raw, "section_district"), clean_text))
     dist = dist.where(dist.notna(), _col(raw, "ctx_sheet_district"))
-    match = map_unique(dist, lambda t: resolve_district(t, province))
+    match = _parts(dist, lambda t: _district_parts(t, province), 3)[0]
     names = reference.district_names(province)
     prov = _PROVINCE_NAMES.get(province, province)
     for i in match.index:
@@ -618,14 +630,13 @@ def _parse_revocations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
                                      _unknown_district_msg(sheet, row, dist.at[i], m, "district", prov, province)))
         rejected.at[i] = True
     out["district_code"] = match.map(lambda m: m.code)
-    out["district"] = out["district_code"].map(lambda c: names.get(c) if c is not None else None)
+    out["district"] = out["district_code"].map(names).astype(object)
     out["stars"] = map_unique(_col(raw, "stars"), lambda v: _star_value(v)[1])
     year_col = "year_recognized" if "year_recognized" in raw.columns else "year"
     out["year_recognized"] = map_unique(_col(raw, year_col), lambda v: _year_value(v)[1])
-    decision = map_unique(_col(raw, "revocation_decision"), _decision_value)
-    out["decision_no"] = decision.map(lambda p: p[0])
+    out["decision_no"], dec_date = _parts(_col(raw, "revocation_decision"), _decision_value, 2)
     revoked = map_unique(_col(raw, "revoked_on"), lambda v: _date_value(v)[1])
-    out["revoked_on"] = revoked.where(revoked.notna(), decision.map(lambda p: p[1]))
+    out["revoked_on"] = revoked.where(revoked.notna(), dec_date)
     out["reason"] = map_unique(_col(raw, "revocation_reason"), _reason)
     out["year"] = out["year_recognized"]
     out["rejected"] = rejected
@@ -698,9 +709,10 @@ def _drop_duplicates(ev: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     """Same product, same year, same decision (or both without one): the later row is a duplicate error."""
     if len(ev) == 0:
         return ev, []
-    key = pd.DataFrame({"id": ev["product_id"].astype(object), "year": ev["year"].astype(object).map(
-        lambda y: -1 if y is None or y != y else int(y)), "dec": ev["decision_no"].map(
-        lambda d: "" if d is None or d != d else fold(d))}, index=ev.index)
+    key = pd.DataFrame({
+        "id": ev["product_id"].astype(object),
+        "year": pd.to_numeric(ev["year"], errors="coerce").fillna(-1).astype("int64"),
+        "dec": map_unique(ev["decision_no"], lambda d: "" if d is None else fold(d))}, index=ev.index)
     dup = key.duplicated(keep="first")
     problems = []
     if dup.any():

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from . import reference
@@ -505,11 +506,15 @@ def map_unique(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
     Registries repeat the same district, group and star spellings thousands of
     times; parsing each distinct spelling once keeps loading fast.
     """
-    uniques = pd.unique(series.astype(object))
-    lookup = {}
-    for u in uniques:
-        lookup[_hashable(u)] = func(u)
-    return series.astype(object).map(lambda v: lookup[_hashable(v)])
+    values = series.astype(object)
+    # factorize groups equal values (blanks — None, NaN, NA — together, as one None); the results
+    # are placed back by integer codes, without a Python call per row.
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    results = np.empty(len(uniques) + 1, dtype=object)
+    for k, u in enumerate(uniques):
+        results[k] = func(u)
+    results[-1] = func(None) if (codes < 0).any() else None
+    return pd.Series(results[codes], index=series.index, dtype=object)
 
 
 def _hashable(value: Any) -> Any:
