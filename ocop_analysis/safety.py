@@ -62,7 +62,7 @@ class Limits:
     max_members: int = 10_000                 # entries in a zip container
     max_member_bytes: int = 256 * MB          # declared uncompressed size of one member
     max_total_bytes: int = 1024 * MB          # declared uncompressed size of all members
-    max_ratio: float = 100.0                  # uncompressed / compressed, members above ratio_floor_bytes
+    max_ratio: float = 200.0                  # uncompressed / compressed, members above ratio_floor_bytes
     ratio_floor_bytes: int = 1 * MB           # small members may compress as well as they like
     max_cells: int = 5_000_000                # rows × columns of one sheet's grid (e.g. 100,000 rows × 50 columns)
 
@@ -187,7 +187,8 @@ def _check_xml_member(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, lim
             if not chunk:
                 break
             window = tail + chunk
-            if _DECLARATION.search(window.replace(b"\x00", b"")):
+            # declarations come before the root element; the first chunk is also searched as UTF-16
+            if _DECLARATION.search(window) or (not tail and _DECLARATION.search(window[:65536].replace(b"\x00", b""))):
                 raise RegistryError(_entity_message(name))
             if grid is not None:
                 grid.feed(window, len(tail))
@@ -213,12 +214,12 @@ def _grid_error(name: str, member: str | None, rows: int, cols: int, lim: Limits
                          f"save again, or {_FRESH_COPY[0].lower()}{_FRESH_COPY[1:]}")
 
 
-_ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d{1,9})\"")
-_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Za-z]{1,4})(\d{1,9})\"")
+# The r= attribute of <row> ("7") and of <c> ("AB7"): one pass over the part, in C.
+_REF = re.compile(rb"\sr=\"([A-Za-z]{0,4})(\d{1,9})\"")
 
 
 class _XlsxGrid:
-    """Running extent of the cell references of a worksheet part (calamine's dense grid is rows × cols)."""
+    """Running extent of the row and cell references of a worksheet part (calamine's dense grid is rows × cols)."""
 
     def __init__(self) -> None:
         self.rows = 0
@@ -229,65 +230,87 @@ class _XlsxGrid:
         return self.rows * max(self.cols, 1)
 
     def feed(self, window: bytes, start: int) -> None:
-        # matches that end inside the carried-over tail were counted with the previous chunk; counting twice is harmless
-        for m in _ROW_REF.finditer(window):
-            self.rows = max(self.rows, int(m.group(1)))
-        for m in _CELL_REF.finditer(window):
+        # a match inside the carried-over tail is counted twice; harmless for a maximum
+        refs = _REF.findall(window)
+        if not refs:
+            return
+        digits = [d for _, d in refs]
+        longest = max(map(len, digits))
+        self.rows = max(self.rows, int(max(d for d in digits if len(d) == longest)))
+        for letters in set(l for l, _ in refs):
             col = 0
-            for ch in m.group(1).upper():
+            for ch in letters.upper():
                 col = col * 26 + ch - 64
             self.cols = max(self.cols, col)
-            self.rows = max(self.rows, int(m.group(2)))
 
 
-_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
-_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_ODS_TOKEN = re.compile(rb"<(/?)(?:\w+:)?table(-row)?(?=[\s/>])([^>]*)>")
+_ODS_CELL = re.compile(rb"<(?:\w+:)?(?:covered-)?table-cell\b([^>]*?)(/?)>")
+_ODS_ROWS_REPEATED = re.compile(rb"number-rows-repeated=\"(\d{1,12})\"")
+_ODS_COLS_REPEATED = re.compile(rb"number-columns-repeated=\"(\d{1,12})\"")
 
 
 def _check_ods_content(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, lim: Limits) -> None:
     """Rows × columns an .ods sheet expands to, counting repeats up to the last cell that holds something.
 
-    LibreOffice pads every sheet with empty rows and cells repeated to the sheet's edge; those do not count.
+    LibreOffice pads every sheet with empty rows and cells repeated to the sheet's edge; those do not
+    count (calamine drops them too). Streams content.xml a row at a time; no DOCTYPE allowed.
     """
-    from defusedxml.common import DefusedXmlException
-    from defusedxml.ElementTree import iterparse
-
-    row_tag, cell_tags = f"{{{_TABLE}}}table-row", (f"{{{_TABLE}}}table-cell", f"{{{_TABLE}}}covered-table-cell")
-    table_tag = f"{{{_TABLE}}}table"
-    rows_rep, cols_rep = f"{{{_TABLE}}}number-rows-repeated", f"{{{_TABLE}}}number-columns-repeated"
-    value_type = f"{{{_OFFICE}}}value-type"
     height = width = last_row = 0
-    col = last_col = 0
-    try:
-        with zf.open(info) as fh:
-            for event, elem in iterparse(fh, events=("start", "end")):
-                tag = elem.tag
-                if event == "start":
-                    if tag == table_tag:
+    tail = b""
+    with zf.open(info) as fh:
+        while True:
+            chunk = fh.read(4 << 20)
+            window = tail + chunk
+            if _DECLARATION.search(window) or (not tail and _DECLARATION.search(window[:65536].replace(b"\x00", b""))):
+                raise RegistryError(_entity_message(name))
+            cut = len(window) if not chunk else window.rfind(b"table-row>") + len(b"table-row>")
+            if cut < len(b"table-row>"):
+                cut = 0
+            body, tail = window[:cut], window[cut:]
+            row_start, row_attrs = -1, b""
+            for m in _ODS_TOKEN.finditer(body):
+                closing, is_row, attrs = m.groups()
+                if not is_row:
+                    if not closing:  # <table:table …>: a new sheet
                         height = width = last_row = 0
-                    elif tag == row_tag:
-                        col = last_col = 0
                     continue
-                if tag in cell_tags:
-                    span = _repeat(elem.get(cols_rep))
-                    col += span
-                    if elem.get(value_type) is not None or len(elem) or (elem.text or "").strip():
-                        last_col = col
-                    elem.clear()
-                elif tag == row_tag:
-                    height += _repeat(elem.get(rows_rep))
-                    if last_col:
-                        last_row = height
-                        width = max(width, last_col)
-                        if last_row * width > lim.max_cells:
-                            raise _grid_error(name, info.filename, last_row, width, lim)
-                    elem.clear()
-    except DefusedXmlException:
-        raise RegistryError(_entity_message(name)) from None
-    except RegistryError:
-        raise
-    except Exception:  # a broken content.xml: calamine will say the file is damaged
-        return
+                if not closing:
+                    row_start, row_attrs = m.end(), attrs
+                    if not attrs.endswith(b"/"):
+                        continue
+                    row = b""  # <table:table-row …/>
+                else:
+                    row = body[row_start:m.start()] if row_start >= 0 else b""
+                repeat = _ODS_ROWS_REPEATED.search(row_attrs)
+                height += _repeat(repeat.group(1)) if repeat else 1
+                row_start = -1
+                row_width = _ods_row_width(row)
+                if row_width:
+                    last_row, width = height, max(width, row_width)
+                    if last_row * width > lim.max_cells:
+                        raise _grid_error(name, info.filename, last_row, width, lim)
+            if not chunk:
+                break
+
+
+def _ods_row_width(row: bytes) -> int:
+    """Columns up to the last cell of a row that holds a value (0 for an empty row)."""
+    last = max(row.rfind(b"value-type"), row.rfind(b"</"))
+    if last < 0:
+        return 0
+    if b"<table:" in row:  # the usual prefix: count in C up to the end of the last filled cell's tag
+        prefix = row[:row.find(b">", last) + 1 or len(row)]
+        cells = prefix.count(b"<table:table-cell") + prefix.count(b"<table:covered-table-cell")
+        return cells + sum(int(n) - 1 for n in _ODS_COLS_REPEATED.findall(prefix) if int(n) > 1)
+    col = last = 0
+    for m in _ODS_CELL.finditer(row):
+        attrs, closed = m.group(1), m.group(2)
+        repeat = _ODS_COLS_REPEATED.search(attrs)
+        col += _repeat(repeat.group(1)) if repeat else 1
+        if b"value-type" in attrs or not closed:
+            last = col
+    return last
 
 
 def _repeat(value) -> int:
