@@ -273,6 +273,41 @@ def test_fuzz_mutated_fixtures(tmp_path_factory, seed, data):
     check_load(path)
 
 
+ZIP_SEEDS = ["flat_clean.xlsx", "flat_clean.ods", "macro_enabled.xlsm", "revocations.xlsx", "formula_no_cache.xlsx"]
+
+
+@settings(max_examples=examples(60), **FUZZ)
+@given(seed=st.sampled_from(ZIP_SEEDS), data=st.data())
+def test_fuzz_mutated_xml_parts(tmp_path_factory, seed, data):
+    """Mutate the XML of one part, then zip it again properly: the damage reaches the XML parsers."""
+    with zipfile.ZipFile(FIXTURES / seed) as src:
+        parts = [(i.filename, src.read(i.filename), i.compress_type) for i in src.infolist()]
+    xml = [n for n, _, _ in parts if n.endswith((".xml", ".rels"))]
+    target = data.draw(st.sampled_from(xml))
+    out = []
+    for name, raw, method in parts:
+        if name == target:
+            raw = bytearray(raw)
+            for _ in range(data.draw(st.integers(1, 6))):
+                how = data.draw(st.sampled_from(["flip", "delete", "insert"]))
+                at = data.draw(st.integers(0, max(len(raw) - 1, 0)))
+                if how == "flip" and raw:
+                    raw[at] = data.draw(st.sampled_from(b'<>/="&;x0 \x00\xff'))
+                elif how == "delete":
+                    del raw[at:at + data.draw(st.integers(1, 40))]
+                else:
+                    raw[at:at] = data.draw(st.sampled_from([b"<c r=\"XFD1048576\"><v>1</v></c>", b"&lol;",
+                                                            b"<!DOCTYPE x [<!ENTITY a \"b\">]>", b"\xc3",
+                                                            b'r="A999999"', b'number-columns-repeated="99999"']))
+            raw = bytes(raw)
+        out.append((name, raw, method))
+    path = tmp_path_factory.mktemp("fz") / f"xmlmutant{Path(seed).suffix}"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, raw, method in out:
+            zf.writestr(name, raw, compress_type=method)
+    check_load(path)
+
+
 def test_fuzz_outcomes_were_mixed():
     """Over the run both outcomes occurred (random workbooks mostly load; random bytes are refused)."""
     if OUTCOMES:  # only meaningful when the fuzz tests ran in this session
