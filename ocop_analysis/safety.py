@@ -152,6 +152,9 @@ def _check_directory(name: str, infos: list[zipfile.ZipInfo], lim: Limits) -> No
                           f"{lim.max_members:,})")
     total = 0
     for info in infos:
+        if info.flag_bits & 0x1:
+            raise RegistryError(f"{name}: its parts are protected with a password (an encrypted zip), so it cannot be "
+                                f"read. Ask the sender for a copy without a password.")
         if info.file_size > lim.max_member_bytes:
             raise _bomb(name, f"its part '{info.filename}' would unpack to {info.file_size / MB:,.0f} MB "
                               f"(limit {lim.max_member_bytes / MB:,.0f} MB)")

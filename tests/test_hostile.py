@@ -11,6 +11,7 @@ limit, so a regression fails the test instead of swamping the machine.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import struct
@@ -57,7 +58,7 @@ def repeat_deflate(mib: int, unit: bytes) -> bytes:
     return first + middle * (mib - 1) + c.flush()
 
 
-def write_zip(path: Path, members: list[tuple]) -> Path:
+def write_zip(path: Path, members: list[tuple], flags: int = 0) -> Path:
     """Write a zip by hand. members: (name, raw bytes, method 0|8, declared size, crc, share) where
     ``share`` names an earlier member whose local data this central-directory entry points at
     (overlapping entries, as in D. Fifield's non-recursive zip bomb)."""
@@ -66,10 +67,10 @@ def write_zip(path: Path, members: list[tuple]) -> Path:
         n = name.encode()
         if share is None:
             offsets[name] = len(out)
-            out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0x21, crc, len(raw), size, len(n), 0)
+            out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, flags, method, 0, 0x21, crc, len(raw), size, len(n), 0)
             out += n + raw
         off = offsets[share or name]
-        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0x21, crc, len(raw), size,
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, flags, method, 0, 0x21, crc, len(raw), size,
                                len(n), 0, 0, 0, 0, 0, off) + n
     start = len(out)
     out += central
@@ -473,6 +474,17 @@ def test_garbage_inside_the_sheet_part(tmp_path):
     path = tmp_path / "garbage_sheet.xlsx"
     write_zip(path, flat_members({"xl/worksheets/sheet1.xml": bytes(range(256)) * 40}))
     assert "damaged" in refused(path)
+
+
+def test_zip_level_password(tmp_path):
+    path = write_zip(tmp_path / "zip_password.xlsx", flat_members(), flags=0x1)  # the "encrypted" bit on every part
+    assert "protected with a password" in refused(path)
+
+
+def test_a_fifo_named_like_a_workbook_does_not_hang(tmp_path):
+    fifo = tmp_path / "pipe.xlsx"
+    os.mkfifo(fifo)
+    assert "empty" in refused(fifo)  # never opened: reading a FIFO would block for ever
 
 
 def test_encrypted_workbook():
