@@ -428,9 +428,11 @@ def detect_layout(sheet) -> SheetLayout:
     kinds += body
     title = " ".join(" ".join(_text(c) for c in row if not _blank(c)) for row in rows[:first])
     data = {"source_row": [r + 1 for r in data_idx]}
-    data_rows = [rows[r] for r in data_idx]
+    width = max((len(rows[r]) for r in data_idx), default=0)
+    data_rows = [rows[r] if len(rows[r]) == width else rows[r] + [""] * (width - len(rows[r])) for r in data_idx]
+    transposed = list(zip(*data_rows)) if data_rows else []
     for canon, c in cols.items():
-        data[canon] = [row[c] if c < len(row) else "" for row in data_rows]
+        data[canon] = list(transposed[c]) if c < len(transposed) else [""] * len(data_idx)
     data["section_district"] = sec_district
     data["section_stars"] = sec_stars
     data["section_kind"] = sec_kind

@@ -716,18 +716,24 @@ def _drop_duplicates(ev: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     dup = key.duplicated(keep="first")
     problems = []
     if dup.any():
-        first = key[~dup].reset_index().set_index(["id", "year", "dec"])["index"]
-        for i in dup[dup].index:
-            j = first.loc[tuple(key.loc[i])]
-            f_file, f_sheet, f_row = ev.at[j, "source_file"], ev.at[j, "source_sheet"], ev.at[j, "source_row"]
-            year = key.at[i, "year"]
+        # the first row of each key, found by a merge rather than a lookup per duplicate row
+        firsts = key[~dup].assign(_first=ev.index[~dup.to_numpy()])
+        later = key[dup].reset_index().merge(firsts, on=["id", "year", "dec"], how="left").set_index("index")
+        cols = {c: ev[c].tolist() for c in ("source_file", "source_sheet", "source_row", "product_name",
+                                                   "entity_name")}
+        pos = {i: k for k, i in enumerate(ev.index)}
+        for i, j, year in zip(later.index, later["_first"], later["year"]):
+            a, b = pos[i], pos[j]
             year_txt = f" for {year}" if year != -1 else ""
+            where = _where(cols["source_sheet"][a], cols["source_row"][a])
+            entity = cols["entity_name"][a]
+            entity = entity if isinstance(entity, str) else "no entity"
             problems.append(_problem(
-                ev.at[i, "source_file"], ev.at[i, "source_sheet"], ev.at[i, "source_row"], "product_name",
-                ev.at[i, "product_name"], "duplicate",
-                f"{_where(ev.at[i, 'source_sheet'], ev.at[i, 'source_row'])}: '{ev.at[i, 'product_name']}' "
-                f"({ev.at[i, 'entity_name'] or 'no entity'}) is already listed{year_txt} in the same round at "
-                f"{f_file}, sheet '{f_sheet}', row {f_row}; this row was not loaded. Remove one of the two rows."))
+                cols["source_file"][a], cols["source_sheet"][a], cols["source_row"][a], "product_name",
+                cols["product_name"][a], "duplicate",
+                f"{where}: '{cols['product_name'][a]}' ({entity}) is already listed{year_txt} in the same round "
+                f"at {cols['source_file'][b]}, sheet '{cols['source_sheet'][b]}', row {cols['source_row'][b]}; "
+                f"this row was not loaded. Remove one of the two rows."))
     return ev[~dup], problems
 
 

@@ -256,8 +256,8 @@ def _formulas_without_value(path: Path) -> dict[str, list[tuple[int, int]]]:
                 data = zf.read(member)
             except KeyError:
                 continue
-            if not _HAS_FORMULA.search(data):
-                continue
+            if b"</f>" not in data and b":f>" not in data:
+                continue  # one C-speed scan; a shared formula's children always come with a master </f>
             cells = set()
             for attrs, body in _CELL.findall(data):
                 if body and _HAS_FORMULA.search(body) and not _VALUE.search(body):
