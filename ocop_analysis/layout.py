@@ -259,6 +259,7 @@ _SIGNATURE = re.compile(
     r"truong ban|pho truong ban|thu truong|hoi dong)\b"
     r"|^(?:noi nhan|nguoi lap bieu|nguoi lap bang|nguoi lap|ky ten|xac nhan cua|lanh dao duyet|can bo lap)\b"
     r"|^[\w\s]{0,30}\bngay\s*\d{0,2}\s*thang\s*\d{0,2}\s*nam\s*\d{0,4}$")
+_NOTE = re.compile(r"^(?:ghi chu|chu thich|luu y|nguon|note|source)\b")
 _ENUMERATOR = re.compile(r"^\s*(?:[IVXLC]+|\d{1,3}|[A-Za-z])\s*[.)/:\-–]\s*\S")
 _BARE_ENUM = re.compile(r"^\s*(?:[IVXLCivxlc]+|\d{1,3}|[A-Za-z])\s*[.)]?\s*$")
 _UNIT_WORD = re.compile(r"^(?:(?:[ivxlc]+|\d{1,3}|[a-z])\s+)?(?:huyen|thanh pho|thi xa|tp|tx|h)\s+\w")
@@ -360,6 +361,9 @@ def _classify_rows(rows: list[list], start: int, cols: dict[str, int], header_ke
             else:
                 kinds.append("signature")
                 continue
+        if _NOTE.match(first_key) and not has_detail:
+            kinds.append("note")  # "Ghi chú: …", "Nguồn: …" under the table
+            continue
         if _SIGNATURE.match(first_key) or (len(values) <= 2 and _SIGNATURE.match(key)):
             footer = True
             kinds.append("signature")

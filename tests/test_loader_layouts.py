@@ -273,3 +273,16 @@ def test_other_formats_through_libreoffice(tmp_path, fmt):
                    check=True, capture_output=True, timeout=180)
     reg = load(tmp_path / f"lo.{fmt}")
     assert rows_of(reg, "district_code", "stars") == [(4, 875, 3)]
+
+
+def test_note_rows_below_the_table_are_skipped(tmp_path):
+    rows = [["STT", "Tên sản phẩm", "Tên chủ thể", "Huyện", "Hạng sao"],
+            [1, "Hạt sen", "HTX A", "H. Tháp Mười", 4],
+            [None, "Ghi chú: danh sách gồm sản phẩm đạt từ 3 sao trở lên"],
+            [None, "Nguồn: Sở Nông nghiệp"],
+            [None, "Bánh pía"]]                      # a product with nothing else: reported, not skipped
+    reg = load(save(tmp_path, "notes.xlsx", {"DS": rows}))
+    assert reg.evaluations["source_row"].tolist() == [2]
+    assert problem_rows(reg) == [(5, "unknown_district", "district")]  # first error of the row
+    src = reg.sources.iloc[0]
+    assert (src.rows_seen, src.rows_loaded, src.rows_rejected, src.rows_skipped) == (5, 1, 1, 3)
