@@ -47,6 +47,7 @@ _ODD_SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u200b\u2060\ufeff"), " 
 # Control characters (NUL, \x01, ..., DEL) are never meant: they come from old systems and copy-paste, and
 # openpyxl cannot write them to a workbook. (Tab, newline and the other whitespace controls collapse to a space.)
 _CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0e, 0x0f, *range(0x10, 0x1c), 0x7f])
+_NEEDS_TRANSLATE = re.compile("[\u00a0\u2007\u202f\u200b\u2060\ufeff\x00-\x08\x0e-\x1b\x7f]")
 
 
 def is_blank(value: Any) -> bool:
@@ -64,11 +65,21 @@ def clean_text(value: Any) -> str | None:
     >>> clean_text("  Huyện\\u00a0 Lai   Vung "), clean_text("Mắm\\x00 cá\\x0blinh")
     ('Huyện Lai Vung', 'Mắm cá linh')
     """
-    if is_blank(value):
+    if value is None or value is pd.NA or value is pd.NaT:
         return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = unicodedata.normalize("NFC", str(value)).translate(_ODD_SPACES).translate(_CONTROL)
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, float):
+        if math.isnan(value):
+            return None
+        text = str(int(value)) if value.is_integer() else str(value)
+    else:
+        text = str(value)
+    # The loader calls this once per distinct cell text: skip the work a clean string does not need.
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    if _NEEDS_TRANSLATE.search(text):
+        text = text.translate(_ODD_SPACES).translate(_CONTROL)
     # str.split() splits on exactly the characters re's \s matches; join-split is the faster collapse
     return " ".join(text.split()) or None
 
