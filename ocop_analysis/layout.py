@@ -39,6 +39,8 @@ INPUT_COLUMNS = [
 ROW_KINDS = ["data", "blank", "title", "header", "section", "subtotal", "signature", "note", "hidden", "no_table"]
 
 _HEADER_SCAN_ROWS = 40
+# "3 sao", "4★" over a column of marks (x) — one column per star rank.
+_STAR_MARK = re.compile(r"^(?:hang\s+)?([1-5])\s*(?:sao|\*)$")
 _RESULT_COLUMNS = ("stars", "result", "score", "revoked_on", "revocation_decision", "entity_name")
 _VALUE_COLUMNS = ("product_name", "entity_name", "stars", "result", "score")
 
@@ -187,7 +189,8 @@ def _row_mapping(cells: list, parents: list | None = None) -> tuple[dict[str, in
                 if canon and canon not in mapping:
                     mapping[canon], written[canon] = j, clean_text(parent)
             continue
-        canon = match_header(cell, parent)
+        mark = _STAR_MARK.match(fold(cell))
+        canon = f"stars_{mark.group(1)}" if mark else match_header(cell, parent)
         if canon is None and parent is not None:
             canon = match_header(f"{parent} {cell}")
         if canon and canon not in mapping:
@@ -197,7 +200,8 @@ def _row_mapping(cells: list, parents: list | None = None) -> tuple[dict[str, in
 
 
 def _usable(mapping: dict[str, int]) -> bool:
-    return "product_name" in mapping and any(c in mapping for c in _RESULT_COLUMNS)
+    return "product_name" in mapping and (any(c in mapping for c in _RESULT_COLUMNS)
+                                          or any(k.startswith("stars_") for k in mapping))
 
 
 def _find_header(rows: list[list]) -> tuple[int, int, dict[str, int], dict[str, str]] | None:
@@ -317,6 +321,7 @@ def _classify_rows(rows: list[list], start: int, cols: dict[str, int], header_ke
     pcol = cols.get("product_name")
     value_cols = [cols[c] for c in _VALUE_COLUMNS if c in cols]
     detail_cols = [cols[c] for c in ("entity_name", "stars", "result", "score") if c in cols]
+    detail_cols += [c for k, c in cols.items() if k.startswith("stars_")]
     header_low = {h.casefold() for h in header_keys}
     for r in range(start, len(rows)):
         row = rows[r]
@@ -437,6 +442,9 @@ def detect_layout(sheet) -> SheetLayout:
     transposed = list(zip(*data_rows)) if data_rows else []
     for canon, c in cols.items():
         data[canon] = list(transposed[c]) if c < len(transposed) else [""] * len(data_idx)
+    marks = {int(k[6:]): c for k, c in cols.items() if k.startswith("stars_")}
+    if marks and "stars" not in cols:
+        data["stars"] = [_stars_from_marks(row, marks) for row in data_rows]
     data["section_district"] = sec_district
     data["section_stars"] = sec_stars
     data["section_kind"] = sec_kind
@@ -458,6 +466,18 @@ def detect_layout(sheet) -> SheetLayout:
                             for c in cols.values() if c < len(rows[r]))
     out.layout = _describe(kinds, first, nrows, out)
     return out
+
+
+def _stars_from_marks(row: list, marks: dict[int, int]) -> str:
+    """'4 sao' when exactly one star-rank column of the row is marked; the marks as text otherwise."""
+    marked = [n for n, c in sorted(marks.items())
+              if c < len(row) and not _blank(row[c]) and fold(row[c]) not in ("0", "khong", "-")]
+    if len(marked) == 1:
+        return f"{marked[0]} sao"
+    if not marked:
+        return ""
+    # several marks: reported as invalid stars, with the marks named
+    return f"đánh dấu nhiều cột hạng sao: {', '.join(map(str, marked))}"
 
 
 def _describe(kinds: list[str], first: int, nrows: int, out: SheetLayout) -> str:

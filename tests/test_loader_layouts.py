@@ -286,3 +286,15 @@ def test_note_rows_below_the_table_are_skipped(tmp_path):
     assert problem_rows(reg) == [(5, "unknown_district", "district")]  # first error of the row
     src = reg.sources.iloc[0]
     assert (src.rows_seen, src.rows_loaded, src.rows_rejected, src.rows_skipped) == (5, 1, 1, 3)
+
+
+def test_one_column_per_star_rank_marked_with_x(tmp_path):
+    rows = [["STT", "Tên sản phẩm", "Tên chủ thể", "Huyện", "Kết quả phân hạng", None, None],
+            [None, None, None, None, "3 sao", "4 sao", "5 sao"],
+            [1, "Hạt sen", "HTX A", "H. Tháp Mười", None, "x", None],
+            [2, "Trà sen", "HTX A", "H. Tháp Mười", "x", None, None],
+            [3, "Mứt sen", "HTX A", "H. Tháp Mười", "x", "x", None]]     # two marks: not a rank
+    reg = load(save(tmp_path, "marks.xlsx", {"DS": (rows, {"merges": ["E1:G1"]})}))
+    assert rows_of(reg, "stars") == [(3, 4), (4, 3)]
+    assert problem_rows(reg) == [(5, "invalid_stars", "stars")]
+    assert "'đánh dấu nhiều cột hạng sao: 3, 4' is not a star rank" in reg.problems["message"].iloc[0]
