@@ -142,7 +142,7 @@ def parse_plan(raw: Any, *, source: str = "plan", path: Path | None = None) -> P
     try:
         reference.districts(str(province))
     except KeyError:
-        _fail(source, f"province {province!r} has no reference districts (reference/districts.csv)")
+        _fail(source, f"province {province!r} has no districts (reference/districts.csv or the 63-province structure)")
     targets_raw = raw["targets"]
     if not isinstance(targets_raw, list) or not targets_raw:
         _fail(source, f"targets must be a non-empty list, not {targets_raw!r}")
@@ -225,8 +225,13 @@ def _as_plan(plan) -> Plan:
 
 # ---- measuring -------------------------------------------------------------------------------
 
-def _rows(reg, as_of) -> pd.DataFrame:
+def _rows(reg, as_of, province: str | None = None) -> pd.DataFrame:
     ev = reg.evaluations
+    if province is not None and "legacy_province" in ev.columns:
+        # A registry of a merged 2025 province (new Đồng Tháp = old Đồng Tháp + Tiền Giang): the plan of the
+        # old province counts its own rows only. Rows whose old province is unknown stay counted.
+        legacy = ev["legacy_province"].astype("string")
+        ev = ev[(legacy == province).fillna(True).astype(bool)]
     if as_of is not None:
         cutoff = pd.Timestamp(as_of)
         ev = ev[ev["decision_date"].isna() | (ev["decision_date"] <= cutoff)]
@@ -373,7 +378,7 @@ def plan_scorecard(reg, plan, as_of=None, *, scenarios=None, lang: str = "vi") -
     See the module docstring for what each metric counts.
     """
     plan = _as_plan(plan)
-    ev = _rows(reg, as_of)
+    ev = _rows(reg, as_of, plan.province)
     rows = []
     for t in plan.targets:
         actual, how = _measure(t, reg, ev, plan, as_of, scenarios, lang)
@@ -412,7 +417,7 @@ def plan_district_table(reg, plan, *, target_id: str | None = None, as_of=None) 
         raise ConfigError("plan has no new_entries_per_district target"
                           + (f" with id {target_id!r}" if target_id else ""))
     t = rules[0]
-    table = _district_counts(_rows(reg, as_of), t.year or plan.year, t.params["stars"], plan.province)
+    table = _district_counts(_rows(reg, as_of, plan.province), t.year or plan.year, t.params["stars"], plan.province)
     table["stars"] = t.params["stars"]
     table["target"] = t.target
     table["met"] = table["count"] >= t.target

@@ -26,12 +26,20 @@ def _read(name: str) -> pd.DataFrame:
 
 
 def districts(province: str = DEFAULT_PROVINCE) -> pd.DataFrame:
-    """District-level units of a province in official order: code (int), name, short_name, type, order."""
+    """District-level units of a province in official order: code (int), name, short_name, type, order,
+    tile_row, tile_col. Curated rows (``districts.csv``) first; any other province from ``geography``."""
     df = table("districts")
     df = df[df["province"] == province].copy()
     if df.empty:
-        known = ", ".join(sorted(table("districts")["province"].unique()))
-        raise KeyError(f"no reference districts for province {province!r} (known: {known})")
+        # Any other province of the 63-province structure: its districts from the geography library.
+        from . import geography
+
+        try:
+            return geography.library_districts(province)
+        except KeyError:
+            known = ", ".join(sorted(table("districts")["province"].unique()))
+            raise KeyError(f"no reference districts for province {province!r} (curated: {known}; any other "
+                           f"province of the 63-province structure by slug, e.g. 'ben-tre')") from None
     for col in ("code", "order", "tile_row", "tile_col"):
         df[col] = df[col].astype(int)
     return df.sort_values("order").reset_index(drop=True)

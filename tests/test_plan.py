@@ -168,7 +168,7 @@ def _bad(**change):
 
 @pytest.mark.parametrize("raw, needle", [
     (_bad(year="2025"), "year"),
-    (_bad(province="ha-noi"), "ha-noi"),
+    (_bad(province="atlantis"), "atlantis"),
     (_bad(targets=[]), "targets"),
     (_bad(budjet=5), "'budjet'"),
     (_bad(target_changes={"metric": "new_entry"}), "'new_entry'"),
