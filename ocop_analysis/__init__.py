@@ -20,6 +20,7 @@ _LAZY = {
     "load_registry": ("loading", "load_registry"),
     "district_breakdown": ("analysis", "district_breakdown"),
     "star_distribution": ("analysis", "star_distribution"),
+    "commune_breakdown": ("analysis", "commune_breakdown"),
     "score_bands": ("analysis", "score_bands"),
     "upgrade_candidates": ("analysis", "upgrade_candidates"),
     "reevaluation_rates": ("lifecycle", "reevaluation_rates"),

@@ -31,7 +31,7 @@ import pandas as pd
 from . import reference
 
 __all__ = [
-    "district_breakdown", "district_totals", "star_distribution", "national_benchmark",
+    "district_breakdown", "commune_breakdown", "GEOGRAPHIES", "district_totals", "star_distribution", "national_benchmark",
     "score_bands", "upgrade_candidates", "select", "latest_results", "breakdown_table", "distribution_table",
 ]
 
@@ -103,9 +103,26 @@ def _categories(by: str) -> list[int]:
     raise ValueError(f"by must be 'stars' or 'group', not {by!r}")
 
 
+GEOGRAPHIES = ("legacy_district", "commune")
+
+
+def _own_rows(evaluations: pd.DataFrame, province: str) -> pd.DataFrame:
+    """Rows of ``province`` (old structure): on a merged 2025 registry the other old province's rows
+    (``legacy_province``, set by the loader) are left out; rows without it stay."""
+    if "legacy_province" not in evaluations.columns:
+        return evaluations
+    legacy = evaluations["legacy_province"].astype("string")
+    return evaluations[(legacy == province).fillna(True).astype(bool)]
+
+
 def district_breakdown(evaluations: pd.DataFrame, by: str = "stars", year=None, valid_only: bool = False,
-                       province: str = "dong-thap", *, as_of=None) -> pd.DataFrame:
+                       province: str = "dong-thap", *, as_of=None, geography: str = "legacy_district") -> pd.DataFrame:
     """Certified products per district and star rating (or product group).
+
+    ``geography="legacy_district"`` (default) counts by the district of before July 2025 (rows
+    written with a 2025 commune were given their old district by the loader; those whose commune
+    spans several old districts have none and are not in any district row).
+    ``geography="commune"`` counts by commune instead (see :func:`commune_breakdown`).
 
     Every district of ``province`` is present, in official order, zeros included, then an
     all-districts row (``is_total``, district "Toàn tỉnh"). Long format, one row per
@@ -116,8 +133,12 @@ def district_breakdown(evaluations: pd.DataFrame, by: str = "stars", year=None, 
 
     >>> district_breakdown(ev, by="stars", year=2024)  # doctest: +SKIP
     """
+    if geography == "commune":
+        return commune_breakdown(evaluations, by=by, year=year, valid_only=valid_only, province=province, as_of=as_of)
+    if geography != "legacy_district":
+        raise ValueError(f"geography must be one of {', '.join(GEOGRAPHIES)}, not {geography!r}")
     cats = _categories(by)
-    rows = latest_results(evaluations, year=year, valid_only=valid_only, as_of=as_of)
+    rows = latest_results(_own_rows(evaluations, province), year=year, valid_only=valid_only, as_of=as_of)
     col = "stars" if by == "stars" else "group"
     keys = pd.Series(rows[col].astype("Int64"), index=rows.index)
     if by == "group" and keys.isna().any():
@@ -147,6 +168,58 @@ def district_breakdown(evaluations: pd.DataFrame, by: str = "stars", year=None, 
     out["share"] = np.where(out["total"] > 0, out["count"] / out["total"].where(out["total"] > 0, 1), np.nan)
     cols = ["district_code", "district", "short_name", "order", col, "count", "total", "share", "is_total"]
     return out[cols].sort_values(["order"], kind="stable").reset_index(drop=True)
+
+
+def commune_breakdown(evaluations: pd.DataFrame, by: str = "stars", year=None, valid_only: bool = False,
+                      province: str = "dong-thap", *, as_of=None) -> pd.DataFrame:
+    """Certified products per commune (as the registry names it, official spelling) and star rating
+    (or group): the commune level of ``district_breakdown(..., geography="commune")``.
+
+    Only communes present in the data, sorted by old district order then name, each with every
+    category (zeros included); products without a commune are one row with commune <NA> (never
+    dropped); then the all-communes row (``is_total``). Communes of before and after July 2025 are
+    different units and are not merged. Rows of another old province of a merged registry
+    (``legacy_province``) are left out. Columns: commune_code, commune, district_code, district,
+    order, <by>, count, total, share, is_total.
+    """
+    cats = _categories(by)
+    rows = latest_results(_own_rows(evaluations, province), year=year, valid_only=valid_only, as_of=as_of)
+    col = "stars" if by == "stars" else "group"
+    keys = rows[col].astype("Int64")
+    if by == "group" and keys.isna().any():
+        cats = cats + [pd.NA]
+    code = rows["commune_code"].astype("Int64") if "commune_code" in rows.columns else pd.Series(
+        pd.NA, index=rows.index, dtype="Int64")
+    frame = pd.DataFrame({"commune": rows["commune"].astype("string"), "commune_code": code,
+                          "district_code": rows["district_code"].astype("Int64"), col: keys})
+    d = reference.districts(province)
+    d_order = dict(zip(d["code"], d["order"]))
+    units = (frame.groupby(["commune", "commune_code"], dropna=False, sort=False)["district_code"]
+             .agg(lambda s: s.dropna().iloc[0] if s.dropna().nunique() == 1 else pd.NA).reset_index())
+    units["district_code"] = units["district_code"].astype("Int64")
+    units["district"] = units["district_code"].map(dict(zip(d["code"], d["name"]))).astype("string")
+    units["_o"] = units["district_code"].map(d_order).astype("Float64").fillna(len(d) + 1)
+    units["_blank"] = units["commune"].isna()
+    units = units.sort_values(["_blank", "_o", "commune"], kind="stable").reset_index(drop=True)
+    units["order"] = range(1, len(units) + 1)
+    counts = frame.groupby(["commune", "commune_code", col], dropna=False).size().rename("count").reset_index()
+    long = units.merge(pd.DataFrame({col: pd.array(cats, dtype="Int64")}), how="cross")
+    long = long.merge(counts.astype({col: "Int64", "commune_code": "Int64"}), on=["commune", "commune_code", col],
+                      how="left")
+    long["count"] = long["count"].fillna(0).astype("int64")
+    tot = long.groupby(col, dropna=False, sort=False)["count"].sum().reset_index()
+    tot = tot.assign(commune=TOTAL_LABEL, commune_code=pd.NA, district_code=pd.NA, district=pd.NA,
+                     order=len(units) + 1)
+    long["is_total"] = False
+    tot["is_total"] = True
+    cols = ["commune_code", "commune", "district_code", "district", "order", col, "count", "is_total"]
+    out = pd.concat([long[cols], tot[cols]], ignore_index=True)
+    out = out.astype({"commune_code": "Int64", "commune": "string", "district_code": "Int64", "district": "string",
+                      col: "Int64", "order": "int64"})
+    out["total"] = out.groupby("order")["count"].transform("sum").astype("int64")
+    out["share"] = np.where(out["total"] > 0, out["count"] / out["total"].where(out["total"] > 0, 1), np.nan)
+    cols = ["commune_code", "commune", "district_code", "district", "order", col, "count", "total", "share", "is_total"]
+    return out[cols].sort_values("order", kind="stable").reset_index(drop=True)
 
 
 def district_totals(breakdown: pd.DataFrame, *, include_total: bool = False) -> pd.DataFrame:
