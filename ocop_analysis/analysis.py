@@ -172,8 +172,8 @@ def district_breakdown(evaluations: pd.DataFrame, by: str = "stars", year=None, 
 
 def commune_breakdown(evaluations: pd.DataFrame, by: str = "stars", year=None, valid_only: bool = False,
                       province: str = "dong-thap", *, as_of=None) -> pd.DataFrame:
-    """Certified products per commune (as the registry names it, official spelling) and star rating
-    (or group): the commune level of ``district_breakdown(..., geography="commune")``.
+    """Certified products per commune (by its official name as the loader wrote it; commune_code where
+    the loader found one) and star rating (or group): the commune level of ``district_breakdown(..., geography="commune")``.
 
     Only communes present in the data, sorted by old district order then name, each with every
     category (zeros included); products without a commune are one row with commune <NA> (never
@@ -194,18 +194,19 @@ def commune_breakdown(evaluations: pd.DataFrame, by: str = "stars", year=None, v
                           "district_code": rows["district_code"].astype("Int64"), col: keys})
     d = reference.districts(province)
     d_order = dict(zip(d["code"], d["order"]))
-    units = (frame.groupby(["commune", "commune_code"], dropna=False, sort=False)["district_code"]
-             .agg(lambda s: s.dropna().iloc[0] if s.dropna().nunique() == 1 else pd.NA).reset_index())
+    one = lambda s: s.dropna().iloc[0] if s.dropna().nunique() == 1 else pd.NA  # noqa: E731
+    units = frame.groupby("commune", dropna=False, sort=False).agg(commune_code=("commune_code", one),
+                                                                   district_code=("district_code", one)).reset_index()
+    units["commune_code"] = units["commune_code"].astype("Int64")
     units["district_code"] = units["district_code"].astype("Int64")
     units["district"] = units["district_code"].map(dict(zip(d["code"], d["name"]))).astype("string")
     units["_o"] = units["district_code"].map(d_order).astype("Float64").fillna(len(d) + 1)
     units["_blank"] = units["commune"].isna()
     units = units.sort_values(["_blank", "_o", "commune"], kind="stable").reset_index(drop=True)
     units["order"] = range(1, len(units) + 1)
-    counts = frame.groupby(["commune", "commune_code", col], dropna=False).size().rename("count").reset_index()
+    counts = frame.groupby(["commune", col], dropna=False).size().rename("count").reset_index()
     long = units.merge(pd.DataFrame({col: pd.array(cats, dtype="Int64")}), how="cross")
-    long = long.merge(counts.astype({col: "Int64", "commune_code": "Int64"}), on=["commune", "commune_code", col],
-                      how="left")
+    long = long.merge(counts.astype({col: "Int64"}), on=["commune", col], how="left")
     long["count"] = long["count"].fillna(0).astype("int64")
     tot = long.groupby(col, dropna=False, sort=False)["count"].sum().reset_index()
     tot = tot.assign(commune=TOTAL_LABEL, commune_code=pd.NA, district_code=pd.NA, district=pd.NA,
