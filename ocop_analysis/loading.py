@@ -19,6 +19,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from . import cache as load_cache
 from . import linking, reference, schema
 from .corrections import apply_corrections, load_corrections
 from .errors import RegistryError
@@ -69,15 +70,23 @@ def expand_paths(paths) -> list[Path]:
 # --------------------------------------------------------------------------- entry point
 
 def load_registry(paths, province: str = reference.DEFAULT_PROVINCE, *, corrections="auto", links="auto",
-                  as_of=None, progress: bool = False) -> Registry:
+                  as_of=None, progress: bool = False, cache: bool = True) -> Registry:
     """Load one or many registry workbooks into a :class:`Registry`.
 
     paths: a path, a folder (every .xlsx/.xlsm/.xls/.ods in it) or a list. corrections: "auto"
     (data/corrections.yml when it exists), None, or a path. links: "auto" (data/links.csv), None,
-    or a path. Raises RegistryError only for a file that cannot be read at all.
+    or a path. cache: reuse the result of an earlier load of the same bytes with the same options and
+    kit version (``ocop_analysis.cache``; a folder outside the repository, safe to delete).
+    Raises RegistryError only for a file that cannot be read at all.
     """
     files = expand_paths(paths)
     reference.districts(province)  # unknown province -> KeyError naming the known ones
+    corrections, links = _auto(corrections, DATA_DIR / "corrections.yml"), _auto(links, DATA_DIR / "links.csv")
+    as_of_date = pd.Timestamp(as_of).date() if as_of is not None else None
+    cache_key = load_cache.key(files, province, corrections, links) if cache else None
+    if (hit := load_cache.get(cache_key)) is not None:
+        hit.as_of = as_of_date
+        return hit
     iterator: Iterable[Path] = files
     if progress:
         from tqdm.auto import tqdm
@@ -105,10 +114,11 @@ def load_registry(paths, province: str = reference.DEFAULT_PROVINCE, *, correcti
     revocations = _revocation_frame(rev)
     problem_frame = _sorted_problems(schema.problems_frame(problems), sheets)
     sources = _sources(sheets, evaluations, revocations, problem_frame)
-    as_of_date = pd.Timestamp(as_of).date() if as_of is not None else None
-    return Registry(evaluations=evaluations, problems=problem_frame, sources=sources, revocations=revocations,
-                    corrections=pd.DataFrame(applied, columns=CORRECTION_COLUMNS), province=province,
-                    as_of=as_of_date)
+    reg = Registry(evaluations=evaluations, problems=problem_frame, sources=sources, revocations=revocations,
+                   corrections=pd.DataFrame(applied, columns=CORRECTION_COLUMNS), province=province,
+                   as_of=as_of_date)
+    load_cache.put(cache_key, reg)
+    return reg
 
 
 def _auto(value, default: Path):
