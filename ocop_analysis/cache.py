@@ -113,7 +113,12 @@ def key(files, province: str, corrections, links) -> str | None:
         return None
     from .safety import limits
 
-    parts = {"format": FORMAT, "kit": kit_version(), "province": province, "limits": repr(limits()),
+    cap = limits()
+    for f in files:  # a FIFO, device or oversized file is never opened here: the loader refuses it itself
+        p = Path(f)
+        if not p.is_file() or p.stat().st_size > cap.max_file_bytes:
+            return None
+    parts = {"format": FORMAT, "kit": kit_version(), "province": province, "limits": repr(cap),
              "corrections": _option_hash(corrections), "links": _option_hash(links),
              "files": [[Path(f).name, file_hash(f)] for f in files]}
     if parts["corrections"] is None or parts["links"] is None:
