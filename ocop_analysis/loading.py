@@ -110,7 +110,8 @@ def load_registry(paths, province: str = reference.DEFAULT_PROVINCE, *, correcti
     ev, dup_problems = _drop_duplicates(ev)
     problems += link_problems + dup_problems
 
-    evaluations = schema.coerce_evaluations(ev[list(schema.EVALUATION_COLUMNS)].reset_index(drop=True))
+    evaluations = schema.coerce_evaluations(_ensure(ev, list(GEOGRAPHY_COLUMNS))[list(schema.EVALUATION_COLUMNS)]
+                                            .reset_index(drop=True))
     revocations = _revocation_frame(rev)
     problem_frame = _sorted_problems(schema.problems_frame(problems), sheets)
     sources = _sources(sheets, evaluations, revocations, problem_frame)
@@ -297,6 +298,7 @@ def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
     match, status, out["district_code"] = _parts(text, lambda t: _district_parts(t, province), 3)
     names = reference.district_names(province)
     out["district"] = out["district_code"].map(names).astype(object)
+    status = _locate(raw, out, text, status, rejected, province, problems, from_address=origin == "address")
     prov = _PROVINCE_NAMES.get(province, province)
     bad = ~rejected
     report(bad & (status == "blank"), "unknown_district", "district", None,
@@ -307,7 +309,7 @@ def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
                                               match.at[i], origin.at[i], prov, province))
     report(bad & (status == "ambiguous"), "ambiguous_district", "district", text,
            lambda i, v: _ambiguous_msg(out.at[i, "source_sheet"], out.at[i, "source_row"], v, match.at[i], province))
-    rejected |= status != "ok"
+    rejected |= ~status.isin(["ok", "located_ambiguous"])
 
     # --- stars: column, else result column, else a star section row
     stars_raw = _col(raw, "stars")
@@ -394,6 +396,72 @@ def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
     _validity(out, failed)
     out["rejected"] = rejected
     return out, problems
+
+
+GEOGRAPHY_COLUMNS = {"legacy_province": "string", "commune_code": "Int64", "province_code": "Int64"}
+
+
+def _locate(raw: pd.DataFrame, out: pd.DataFrame, text: pd.Series, status: pd.Series, rejected: pd.Series,
+            province: str, problems: list, *, from_address: pd.Series) -> pd.Series:
+    """Rows whose district is blank or not one of ``province``'s: their old district from the 2025 commune,
+    the address, or a district of the other old province of a merged 2025 province (``geography.locate_rows``,
+    called for those rows only). Sets district_code/district and the geography columns (legacy_province,
+    commune_code, province_code) in ``out``; a row whose district came from its address (no district column)
+    also gets the address's commune. Returns the new status per row ("located_ambiguous": loaded
+    without a district, with an ``ambiguous_legacy_district`` warning naming the candidates)."""
+    from . import geography
+
+    current = geography.current_province_code(province)
+    ok = status == "ok"
+    out["legacy_province"] = pd.Series(province, index=out.index, dtype=object).where(ok, None)
+    out["commune_code"] = None
+    out["province_code"] = pd.Series(current, index=out.index, dtype=object).where(ok, None)
+    need = ~rejected & status.isin(["blank", "unknown"])
+    # no district column, the address named an old district: the commune comes from the address too
+    addr = ~rejected & ok & from_address & out["commune"].isna() & out["address"].notna()
+    if addr.any():
+        parsed = geography.parse_addresses(out.loc[addr, "address"], province)
+        same = (parsed["district_code"] == pd.to_numeric(out.loc[addr, "district_code"])).fillna(False).astype(bool)
+        same &= parsed["commune"].notna()
+        sidx = same[same].index
+        out.loc[sidx, "commune"] = parsed.loc[sidx, "commune"].astype(object)
+        out.loc[sidx, "commune_code"] = parsed.loc[sidx, "commune_code"].astype(object)
+    if not need.any():
+        return status
+    date_raw = _col(raw, "decision_date")[need]
+    when = _parts(date_raw, _date_value, 2)[1]
+    when = when.where(when.notna(), _parts(_col(raw, "decision")[need], _decision_value, 2)[1])
+    when = when.where(when.notna(), _col(raw, "ctx_decision_date")[need])
+    sub = pd.DataFrame({"district": text[need], "commune": out.loc[need, "commune"],
+                        "address": out.loc[need, "address"], "decision_date": pd.to_datetime(when, errors="coerce"),
+                        "source_file": out.loc[need, "source_file"], "source_sheet": out.loc[need, "source_sheet"],
+                        "source_row": out.loc[need, "source_row"]})
+    found, located_problems = geography.locate_rows(sub, province)
+    was_blank = status[need] == "blank"
+    # an unknown district is only replaced by a district of the merged province's other old province
+    # (written in the district column); a wrong district next to a known commune stays an error
+    by_column = found["district_source"].astype("string").eq("district").fillna(False).astype(bool)
+    usable = was_blank | by_column
+    has_code = found["district_code"].notna() & usable
+    ambiguous = (was_blank & found["district_code"].isna()
+                 & found["district_candidates"].map(lambda c: len(c) > 1).astype(bool))
+    idx = has_code[has_code].index
+    out.loc[idx, "district_code"] = found.loc[idx, "district_code"].astype(object)
+    out.loc[idx, "district"] = found.loc[idx, "district"].astype(object)
+    keep = (has_code | ambiguous)
+    kidx = keep[keep].index
+    for column in GEOGRAPHY_COLUMNS:
+        out.loc[kidx, column] = found.loc[kidx, column].astype(object).where(found.loc[kidx, column].notna(), None)
+    fill = kidx[out.loc[kidx, "commune"].isna().to_numpy() & found.loc[kidx, "commune"].notna().to_numpy()]
+    out.loc[fill, "commune"] = found.loc[fill, "commune"].astype(object)
+    status = status.copy()
+    status.loc[idx] = "ok"
+    amb_idx = ambiguous[ambiguous].index
+    status.loc[amb_idx] = "located_ambiguous"
+    wanted = {(f, sh, r) for f, sh, r in zip(sub.loc[amb_idx, "source_file"], sub.loc[amb_idx, "source_sheet"],
+                                             sub.loc[amb_idx, "source_row"])}
+    problems.extend(p for p in located_problems if (p["file"], p["sheet"], p["row"]) in wanted)
+    return status
 
 
 def _parts(series: pd.Series, func, n: int) -> list[pd.Series]:

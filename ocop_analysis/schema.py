@@ -39,6 +39,11 @@ EVALUATION_COLUMNS: dict[str, object] = {
     "source_file": "string",
     "source_sheet": "string",
     "source_row": "Int64",
+    # where the row is in both administrative structures (geography.py; the loader fills what it can know):
+    # the old (63-province) province slug, the commune's GSO code, the 2025 (34-province) province code
+    "legacy_province": "string",
+    "commune_code": "Int64",
+    "province_code": "Int64",
 }
 
 PROBLEM_COLUMNS = ["file", "sheet", "row", "column", "value", "problem", "severity", "message"]
