@@ -742,6 +742,46 @@ def _save(wb: Workbook, path: Path) -> None:
     path.write_bytes(out.getvalue())
 
 
+# After 1 July 2025 (no district level, Đồng Tháp merged with Tiền Giang, OCOP.md §7.3) the 2025 workbook's
+# second-half rows are written as a clerk of the merged province writes them: the 2025 commune or ward, an
+# address "…, xã X, tỉnh Đồng Tháp" and the district column blank. Where the 2025 commune was formed from
+# communes of several old districts ("Xã Lai Vung": 875/876) the old district is still written, so the
+# calibrated per-district figures stay exact. Rows that are not old Đồng Tháp's are added from this table.
+TIEN_GIANG_2025 = [  # (product, entity, 2025 commune, hamlet, group 148, stars, score) — synthetic, invented names
+    ("Kẹo dừa Hương Quê", "Cơ sở Hương Quê Cái Bè", "Xã Cái Bè", "Ấp 2", 1, 3, 62.5),
+    ("Hủ tiếu khô Ngọc Trâm", "Công ty TNHH Ngọc Trâm Mỹ Tho", "Phường Mỹ Tho", "Khu phố 3", 1, 4, 74.0),
+    ("Mắm tôm chà Phú Lợi", "Hộ kinh doanh Lê Thị Hạnh Gò Công", "Phường Gò Công", "Khu phố 1", 1, 3, 58.0),
+    ("Sầu riêng sấy dẻo Tân Phong", "HTX Nông nghiệp Tân Phong Châu Thành", "Xã Châu Thành", "Ấp Tân Phong", 1, 4, 71.5),
+    ("Thanh long sấy Chợ Gạo Xanh", "Tổ hợp tác Chợ Gạo Xanh", "Xã Chợ Gạo", "Ấp 4", 1, 3, 55.0),
+]
+MERGED_PROVINCE_LABEL = "tỉnh Đồng Tháp"
+
+
+def _after_reform(r: Result) -> bool:
+    return r.decision[1] >= dt.date(2025, 7, 1)
+
+
+def _place_2025(entity: Entity) -> tuple[str, str, bool]:
+    """(2025 commune, 2025-style address, old district still needed) for an entity of old Đồng Tháp.
+
+    The commune's whole (not partial) link in the geography library gives its 2025 commune; the old
+    district is needed when that commune was formed from communes of several old districts.
+    """
+    from . import geography
+
+    codes = {r["name"]: int(r["commune_code"]) for r in _read_csv("sample_communes.csv")
+             if int(r["district_code"]) == entity.district}
+    links = geography.commune_links("dong-thap")
+    whole = links[(links["old_code"] == codes[entity.commune]) & ~links["part"].astype(bool)]
+    if whole["code"].nunique() != 1:  # split between new communes: a clerk keeps the old name and district
+        return entity.commune, entity.address, True
+    new_code, name = int(whole["code"].iloc[0]), str(whole["name"].iloc[0])
+    formed_from = set(links.loc[links["code"] == new_code, "district_code"].astype(int))
+    hamlet = entity.address.split(",")[0]
+    address = f"{hamlet}, {name[0].lower() + name[1:]}, {MERGED_PROVINCE_LABEL}"
+    return name, address, formed_from != {entity.district}
+
+
 def write_year(b: _Builder, year: int, out_dir: Path) -> list[dict]:
     rows = sorted((r for r in b.results if r.year == year), key=lambda r: _sort_key(b, r))
     wb, ws = _new_workbook(
@@ -751,8 +791,12 @@ def write_year(b: _Builder, year: int, out_dir: Path) -> list[dict]:
     truth = []
     for i, r in enumerate(rows, start=1):
         p = r.product
-        ws.append([i, r.written_product, r.written_entity, p.entity.address, p.entity.commune,
-                   _district_label(b, p.district, year), _group_label(p.group, year), r.score,
+        commune, address, district = p.entity.commune, p.entity.address, _district_label(b, p.district, year)
+        if _after_reform(r):
+            commune, address, keep = _place_2025(p.entity)
+            district = district if keep else None
+        ws.append([i, r.written_product, r.written_entity, address, commune,
+                   district, _group_label(p.group, year), r.score,
                    r.stars if r.stars is not None else FAILED_LABEL, KIND_LABELS[r.kind], r.decision[0],
                    r.decision[1], year, "x" if r.candidate else None])
         excel_row = ws.max_row
@@ -760,7 +804,20 @@ def write_year(b: _Builder, year: int, out_dir: Path) -> list[dict]:
         truth.append({"file": workbook_name(year), "sheet": SHEET, "row": excel_row, "product_uid": p.uid,
                       "entity_uid": p.entity.uid, "year": year, "kind": r.kind, "stars": r.stars or "",
                       "certified": r.certified, "decision_no": r.decision[0], "decision_date": r.decision[1].isoformat(),
-                      "role": r.role})
+                      "role": r.role, "legacy_province": "dong-thap"})
+    if year == 2025:
+        decision = D2025_H2
+        for k, (product, entity, commune, hamlet, group, stars, score) in enumerate(TIEN_GIANG_2025, start=1):
+            address = f"{hamlet}, {commune[0].lower() + commune[1:]}, {MERGED_PROVINCE_LABEL}"
+            ws.append([len(rows) + k, product, entity, address, commune, None, _group_label(group, year), score,
+                       stars, KIND_LABELS["new"], decision[0], decision[1], year, None])
+            excel_row = ws.max_row
+            ws.cell(excel_row, 12).number_format = "DD/MM/YYYY"
+            truth.append({"file": workbook_name(year), "sheet": SHEET, "row": excel_row, "product_uid": f"TG{k:02d}",
+                          "entity_uid": f"TGE{k:02d}", "year": year, "kind": "new", "stars": stars, "certified": True,
+                          "decision_no": decision[0], "decision_date": decision[1].isoformat(),
+                          "role": "former Tiền Giang (merged province): not counted for old Đồng Tháp's plan",
+                          "legacy_province": "tien-giang"})
     for col, width in zip("ABCDEFGHIJKLMN", (5, 42, 38, 48, 20, 20, 30, 7, 10, 14, 20, 14, 8, 10)):
         ws.column_dimensions[col].width = width
     _save(wb, out_dir / workbook_name(year))
@@ -784,7 +841,7 @@ def write_revocations(b: _Builder, out_dir: Path) -> list[dict]:
         truth.append({"file": REVOCATION_FILE, "sheet": SHEET, "row": ws.max_row, "product_uid": p.uid,
                       "entity_uid": p.entity.uid, "year": r.decision[1].year, "kind": "revocation", "stars": r.stars,
                       "certified": "", "decision_no": r.decision[0], "decision_date": r.decision[1].isoformat(),
-                      "role": f"revoked: {r.reason} (recognised {r.year_recognized})"})
+                      "role": f"revoked: {r.reason} (recognised {r.year_recognized})", "legacy_province": "dong-thap"})
     for col, width in zip("ABCDEFGHI", (5, 42, 38, 20, 8, 10, 20, 12, 44)):
         ws.column_dimensions[col].width = width
     _save(wb, out_dir / REVOCATION_FILE)
