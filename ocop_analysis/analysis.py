@@ -266,13 +266,15 @@ def star_distribution(evaluations: pd.DataFrame, by: str | None = None, *, bench
     benchmark_as_of, label. Unless ``benchmark=None``, the national totals by star
     (reference/national_benchmark.csv; "latest" or an ISO date) follow as rows with
     source "national" and <by> empty; their shares are as published and may sum to a
-    little under 1 (sources also count "potential 5★").
+    little under 1 (sources also count "potential 5★"). On a registry of a merged 2025 province
+    only the rows of ``province`` (old structure, ``legacy_province``) are counted.
 
     >>> star_distribution(ev, by="year")  # doctest: +SKIP
     """
     stars = sorted(reference.certified_stars())
     if by not in (None, "year", "group", "district"):
         raise ValueError(f"by must be None, 'year', 'group' or 'district', not {by!r}")
+    evaluations = _own_rows(evaluations, province)
     if by == "year":
         parts = []
         for y in sorted(evaluations["year"].dropna().unique()):

@@ -178,3 +178,8 @@ def test_bubble_map_of_the_loaded_registry_sits_at_the_real_district_positions(m
     expected = sorted(zip(coords["lon"].astype(float), coords["lat"].astype(float)))
     assert len(drawn) == 12
     assert all(abs(a - c) < 1e-6 and abs(b - d) < 1e-6 for (a, b), (c, d) in zip(drawn, expected))
+
+
+def test_star_distribution_counts_only_old_dong_thap_rows_of_a_merged_registry(merged):
+    dist = oa.star_distribution(merged.evaluations, benchmark=None).set_index("stars")["count"]
+    assert dist.to_dict() == {3: 1, 4: 8, 5: 0}  # 2 Tiền Giang 4★ rows left out; the ambiguous Lai Vung row counts

@@ -126,7 +126,7 @@ def test_summary_sheets_match_the_kit_functions(package):
 def test_registry_clean_is_the_canonical_table_with_its_sources(package):
     out, reg = package
     clean = sheet(out / "registry_clean.xlsx", "Đánh giá")
-    assert len(clean) == len(reg.evaluations) == 991
+    assert len(clean) == len(reg.evaluations) == 996  # 991 of old Đồng Tháp + 5 of former Tiền Giang (2025)
     for header in ("Tên sản phẩm", "Tên chủ thể", "Huyện/Thành phố", "Hạng sao", "Năm đánh giá",
                    "Tệp nguồn", "Trang tính nguồn", "Dòng nguồn"):
         assert header in clean.columns
