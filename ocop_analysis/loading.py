@@ -709,6 +709,16 @@ def _parse_revocations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
         rejected.at[i] = True
     out["district_code"] = match.map(lambda m: m.code)
     out["district"] = out["district_code"].map(names).astype(object)
+    # no district anywhere (revocation lists often give only an address): the address's old district
+    blank = ~rejected & match.map(lambda m: m.status == "blank").astype(bool)
+    if blank.any() and "address" in raw.columns:
+        from . import geography
+
+        parsed = geography.parse_addresses(_clean_with_legacy(_col(raw, "address"))[0][blank], province)
+        found = parsed["district_code"].notna()
+        fidx = found[found].index
+        out.loc[fidx, "district_code"] = parsed.loc[fidx, "district_code"].astype(object)
+        out.loc[fidx, "district"] = parsed.loc[fidx, "district"].astype(object)
     out["stars"] = map_unique(_col(raw, "stars"), lambda v: _star_value(v)[1])
     year_col = "year_recognized" if "year_recognized" in raw.columns else "year"
     out["year_recognized"] = map_unique(_col(raw, year_col), lambda v: _year_value(v)[1])

@@ -183,3 +183,19 @@ def test_bubble_map_of_the_loaded_registry_sits_at_the_real_district_positions(m
 def test_star_distribution_counts_only_old_dong_thap_rows_of_a_merged_registry(merged):
     dist = oa.star_distribution(merged.evaluations, benchmark=None).set_index("stars")["count"]
     assert dist.to_dict() == {3: 1, 4: 8, 5: 0}  # 2 Tiền Giang 4★ rows left out; the ambiguous Lai Vung row counts
+
+
+def test_a_revocation_list_with_only_an_address_gets_its_districts(tmp_path):
+    headers = ["STT", "Tên sản phẩm", "Tên chủ thể", "Địa chỉ", "Hạng sao", "Năm công nhận", "Số quyết định thu hồi",
+               "Ngày thu hồi", "Lý do thu hồi"]
+    rows = [
+        [1, "Túi giấy lá sen", "Công ty Lá Sen", "số 40/1 Trần Thị Nhượng, khóm 2, phường 4, thành phố Cao Lãnh", 3,
+         2021, "196/QĐ-UBND-HC", dt.date(2025, 2, 21), "Không đánh giá lại trong thời hạn 36 tháng"],
+        [2, "Quýt hồng", "HTX Quýt", "ấp Tân Hòa, xã Tân Bình, huyện Châu Thành, tỉnh Đồng Tháp", 3,
+         2021, "196/QĐ-UBND-HC", dt.date(2025, 2, 21), "Không đánh giá lại trong thời hạn 36 tháng"],
+    ]
+    reg = oa.load_registry(_write(tmp_path / "thu_hoi.xlsx", rows, headers), corrections=None, links=None,
+                           cache=False)
+    rev = reg.revocations.set_index("product_name")
+    assert rev.loc["Túi giấy lá sen", "district_code"] == 866
+    assert rev.loc["Quýt hồng", "district_code"] == 877 and rev.loc["Quýt hồng", "district"] == "Huyện Châu Thành"
