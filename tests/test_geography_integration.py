@@ -199,3 +199,17 @@ def test_a_revocation_list_with_only_an_address_gets_its_districts(tmp_path):
     rev = reg.revocations.set_index("product_name")
     assert rev.loc["Túi giấy lá sen", "district_code"] == 866
     assert rev.loc["Quýt hồng", "district_code"] == 877 and rev.loc["Quýt hồng", "district"] == "Huyện Châu Thành"
+
+
+def test_tile_map_and_bubble_map_of_another_province(tmp_path):
+    rows = [[1, "Kẹo dừa sáp", "Cơ sở Dừa Xanh", None, None, "H. Chợ Lách", "Thực phẩm", 72, 4, "Mới", "1/QĐ",
+             dt.date(2024, 5, 2), 2024]]
+    reg = oa.load_registry(_write(tmp_path / "ben_tre.xlsx", rows), province="ben-tre", corrections=None, links=None,
+                           cache=False)
+    totals = oa.analysis.district_totals(oa.district_breakdown(reg.evaluations, province="ben-tre"))
+    n = len(geography.districts("ben-tre"))
+    ax = oa.charts.plot_tile_map(totals, value="count", province="ben-tre")
+    assert any("Chợ Lách" in t.get_text() for t in ax.texts)
+    ax = plot_bubble_map(totals, value="count", province="ben-tre")
+    [coll] = [c for c in ax.collections if c.get_gid() == "bubbles"]
+    assert len(coll.get_offsets()) == n
