@@ -8,7 +8,7 @@ from ocop_analysis import paths
 
 NOTEBOOKS = {
     "02_district_breakdown": ["stars_by_district", "group_by_district_heatmap", "district_tile_map",
-                              "valid_by_district_tile_map"],
+                              "district_bubble_map", "valid_by_district_tile_map"],
     "03_star_distribution": ["star_shares_by_year", "score_histogram"],
     "05_plan_scorecard": ["plan_scorecard", "plan_new_4star_tile_map"],
 }
