@@ -70,7 +70,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from .errors import ConfigError
-from .normalize import _entity_prefixes, clean_text, fold, is_blank, product_key
+from .normalize import _entity_prefixes, clean_text, fold, is_blank, map_unique, product_key
 
 __all__ = ["assign_product_ids", "read_links", "LINK_COLUMNS", "LINK_SCORE", "POSSIBLE_SCORE"]
 
@@ -257,17 +257,24 @@ def _key_table(rows: pd.DataFrame) -> pd.DataFrame:
     shown = g.tail(1).set_index("key").loc[keys["key"]]  # latest evaluated row of the name
     for c in ("entity_name", "product_name", "file", "sheet", "row"):
         keys[c] = shown[c].values
-    keys["entity_rest"] = [_entity_rest(e) for e in keys["entity_key"]]
+    keys["entity_rest"] = map_unique(keys["entity_key"], _entity_rest)
     return keys
 
 
 def _sets(rows: pd.DataFrame, column: str, order: pd.Series, cast) -> list[frozenset]:
-    sub = rows[["key", column]].drop_duplicates()  # one visit per distinct (name, value), not per row
+    sub = rows[["key", column]]
+    sub = sub[sub[column].notna()].drop_duplicates()  # one visit per distinct (name, value), not per row
+    values = sub[column]
+    if cast is int:
+        values = values.astype("int64").tolist()
+    else:
+        values = [cast(v) if not is_blank(v) else None for v in values.to_numpy(dtype=object)]
     found: dict[str, set] = defaultdict(set)
-    for key, value in zip(sub["key"].to_numpy(dtype=object), sub[column].to_numpy(dtype=object, na_value=None)):
-        if not is_blank(value):
-            found[key].add(cast(value))
-    return [frozenset(found.get(k, ())) for k in order.to_numpy(dtype=object)]
+    for key, value in zip(sub["key"].to_numpy(dtype=object), values):
+        if value is not None:
+            found[key].add(value)
+    empty: frozenset = frozenset()
+    return [frozenset(found[k]) if k in found else empty for k in order.to_numpy(dtype=object)]
 
 
 @functools.cache
