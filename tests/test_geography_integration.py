@@ -213,3 +213,18 @@ def test_tile_map_and_bubble_map_of_another_province(tmp_path):
     ax = plot_bubble_map(totals, value="count", province="ben-tre")
     [coll] = [c for c in ax.collections if c.get_gid() == "bubbles"]
     assert len(coll.get_offsets()) == n
+
+
+def test_a_district_of_former_tien_giang_is_kept_and_a_misspelt_district_stays_an_error(tmp_path):
+    rows = [
+        [1, "Bánh tráng Cái Bè", "Cơ sở Cái Bè Xưa", None, None, "Huyện Cái Bè", "Thực phẩm", 60, 3, "Mới", "1/QĐ",
+         dt.date(2024, 5, 2), 2024],
+        [2, "Quýt hồng sấy", "HTX Quýt Hồng", None, "Xã Long Hậu", "Huyen Lai Vug", "Thực phẩm", 60, 3, "Mới", "1/QĐ",
+         dt.date(2024, 5, 2), 2024],
+    ]
+    reg = oa.load_registry(_write(tmp_path / "mixed.xlsx", rows), corrections=None, links=None, cache=False)
+    ev = reg.evaluations
+    assert ev["product_name"].tolist() == ["Bánh tráng Cái Bè"]
+    assert ev["district_code"].tolist() == [819] and ev["legacy_province"].tolist() == ["tien-giang"]
+    errors = reg.problems[reg.problems["severity"] == "error"]
+    assert errors["problem"].tolist() == ["unknown_district"] and "Huyện Lai Vung" in errors["message"].iloc[0]
