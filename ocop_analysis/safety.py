@@ -94,11 +94,15 @@ def sniff_magic(head: bytes) -> str:
 def check_file(path: str | Path, lim: Limits | None = None) -> str:
     """Refuse a file that is too big or a zip/XML bomb; returns its magic kind ('zip', 'ole2', 'markup', 'other').
 
-    Missing files, folders and empty files pass through untouched (``workbook.sniff`` words those).
+    Missing files, folders and empty files pass through untouched (``workbook.sniff`` words those);
+    a pipe, socket or device is refused unopened (reading a pipe would wait for ever).
     """
     path = Path(path)
     lim = lim or limits()
     if not path.is_file():
+        if path.exists() and not path.is_dir():
+            raise RegistryError(f"{path.name}: is not a regular file (a pipe, socket or device), so it was not read. "
+                                f"Save the workbook as a file and load that.")
         return "other"
     _INPUTS.add(path.resolve())
     size = path.stat().st_size

@@ -484,7 +484,11 @@ def test_zip_level_password(tmp_path):
 def test_a_fifo_named_like_a_workbook_does_not_hang(tmp_path):
     fifo = tmp_path / "pipe.xlsx"
     os.mkfifo(fifo)
-    assert "empty" in refused(fifo)  # never opened: reading a FIFO would block for ever
+    # never opened (reading a FIFO would block for ever); in a child with a timeout so a regression fails, not hangs
+    proc = subprocess.run([sys.executable, "-c", CHILD, "load", str(fifo)], capture_output=True, text=True, timeout=120)
+    result = json.loads(proc.stdout)
+    assert result["outcome"] == "RegistryError" and "not a regular file" in result["message"], result
+    assert_plain(result["message"])
 
 
 def test_encrypted_workbook():
