@@ -155,7 +155,8 @@ def bench_cache(table: Table, path: Path, repeat: int) -> None:
               second <= 0.05 * first, base_label="first load_registry (cache miss, writes the entry)")
 
 
-def bench_analyses(table: Table, reg, load_seconds: float, repeat: int) -> None:
+def bench_analyses(table: Table, reg, path: Path, repeat: int) -> None:
+    """Each analysis against a load of the same rows, measured in the same interleaved loop (the box is shared)."""
     print("analyses", flush=True)
     plan = oa.load_plan(oa.paths.DEFAULT_PLAN)
     ev = reg.evaluations
@@ -163,6 +164,7 @@ def bench_analyses(table: Table, reg, load_seconds: float, repeat: int) -> None:
             "source_file", "source_sheet", "source_row"]
     frame = ev[cols].copy()
     funcs = {
+        "load": lambda: kit_load(path),
         "district_breakdown": lambda: oa.district_breakdown(ev),
         "star_distribution": lambda: oa.star_distribution(ev),
         "linking.assign_product_ids": lambda: linking.assign_product_ids(frame),
@@ -170,11 +172,14 @@ def bench_analyses(table: Table, reg, load_seconds: float, repeat: int) -> None:
         "plan_scorecard": lambda: oa.plan_scorecard(reg, plan),
     }
     m = medians(funcs, repeat)
-    m["reevaluation_rates with linking"] = m["reevaluation_rates"] + m["linking.assign_product_ids"]
-    for name in ("district_breakdown", "star_distribution", "linking.assign_product_ids",
-                 "reevaluation_rates with linking", "plan_scorecard"):
+    load_seconds = m["load"]
+    m["reevaluation_rates + linking again"] = m["reevaluation_rates"] + m["linking.assign_product_ids"]
+    # reevaluation_rates runs on ids that linking gave at load (its time is inside the load); the row
+    # "+ linking again" adds a fresh linking of the same rows, the strict reading of the target.
+    for name in ("district_breakdown", "star_distribution", "reevaluation_rates", "plan_scorecard",
+                 "linking.assign_product_ids", "reevaluation_rates + linking again"):
         table.add(f"{name}, {len(ev):,} rows", m[name], load_seconds, "≤ 0.2× load", m[name] <= 0.2 * load_seconds,
-                  base_label="load_registry of the same rows (flat)")
+                  base_label="load_registry of the same rows (flat), same loop")
 
 
 def _link_frame(n: int) -> pd.DataFrame:
@@ -314,7 +319,7 @@ def main(argv=None) -> int:
     loads = bench_loads(table, files, repeat, args.openpyxl)
     bench_cache(table, files["flat"], repeat)
     reg = kit_load(files["flat"])
-    bench_analyses(table, reg, loads["flat"], repeat)
+    bench_analyses(table, reg, files["flat"], repeat)
     sizes = [6_000, 20_000, 60_000]  # in memory (generate.rows), whatever --rows is
     points, slope = bench_linking_growth(table, sizes, repeat)
     bench_budget(table, repeat)
