@@ -173,7 +173,7 @@ def assign_product_ids(df: pd.DataFrame, links=None) -> tuple[pd.Series, list[di
     rows = _row_frame(df)
     keys = _key_table(rows)
     uf = _UnionFind(len(keys))
-    index = {k: i for i, k in enumerate(keys["key"])}
+    index = {k: i for i, k in enumerate(_strings(keys["key"]))}
 
     by_code: dict[str, list[int]] = defaultdict(list)
     for i, codes in enumerate(keys["codes"]):
@@ -204,7 +204,7 @@ def assign_product_ids(df: pd.DataFrame, links=None) -> tuple[pd.Series, list[di
             possible.append((a, b, score))
 
     ids_by_key = _cluster_ids(keys, uf)
-    ids = rows["key"].map(dict(zip(keys["key"], ids_by_key))).astype("string")
+    ids = rows["key"].map(dict(zip(_strings(keys["key"]), ids_by_key))).astype("string")
     own = rows["code"]
     ids = own.where(own.notna(), ids).astype("string")
     ids.index = df.index
