@@ -75,7 +75,7 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "source_row": "Dòng nguồn",
         # problems
         "file": "Tệp", "sheet": "Trang tính", "row": "Dòng", "column": "Cột", "value": "Giá trị",
-        "problem": "Vấn đề", "severity": "Mức độ", "message": "Hướng dẫn sửa",
+        "problem": "Vấn đề", "severity": "Mức độ", "message": "Hướng dẫn sửa", "fixed": "Đã sửa (x)",
         # analysis tables
         "cohort": "Năm công nhận", "recognized": "Được công nhận", "due": "Đến hạn đánh giá lại",
         "reevaluated": "Đã đánh giá lại", "rate": "Tỷ lệ", "upgraded": "Nâng hạng", "same": "Giữ hạng",

@@ -256,11 +256,11 @@ def write_registry_workbooks(reg, out_dir: Path, lang: str = "vi") -> list[Path]
         ("Tệp nguồn / Trang tính nguồn / Dòng nguồn chỉ ra dòng gốc trong Excel."
          if lang == "vi" else "source_file / source_sheet / source_row point at the original Excel row."),
     ]))
-    if len(reg.problems):
-        sheets = {("Vấn đề" if lang == "vi" else "Problems"): reg.problems}
-        if len(reg.sources):
-            sheets["Tổng hợp tệp" if lang == "vi" else "Sources"] = reg.sources
-        written.append(excel_out.write_excel(out_dir / "problems.xlsx", sheets, labels=lang))
+    from .validate import write_problems_xlsx
+
+    problems = write_problems_xlsx(reg, out_dir / "problems.xlsx", lang=lang, only_if_problems=True)
+    if problems is not None:
+        written.append(problems)
     return written
 
 

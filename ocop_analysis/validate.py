@@ -89,27 +89,21 @@ def problem_summary(problems: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["_order", "rows"], ascending=[True, False])[columns].reset_index(drop=True)
 
 
-def write_problems_xlsx(reg, path) -> Path:
-    """Write problems (and the per-sheet accounting) to a workbook a clerk can work through."""
-    path = Path(path)
-    safety.refuse_overwrite(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_problems_xlsx(reg, path, *, lang: str = "vi", only_if_problems: bool = False) -> Path | None:
+    """Write problems (with an empty "fixed" column to tick) and the per-sheet accounting to a
+    workbook a clerk can work through. The one problems workbook of the kit: the CLI, notebook 01
+    and the report all write it here. With ``only_if_problems``, nothing is written (None) for a
+    clean registry.
+    """
+    from .excel_out import write_excel
+
+    if only_if_problems and not len(reg.problems):
+        return None
     probs = reg.problems.copy()
     probs.insert(len(probs.columns), "fixed", "")
-    # the kit's one neutralising helper (issue 8): formula-like text quoted, control characters dropped
-    from .excel_out import neutralise_frame
-
-    probs = neutralise_frame(probs)
-    sources = neutralise_frame(reg.sources)
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        probs.to_excel(writer, sheet_name="Vấn đề", index=False)
-        sources.to_excel(writer, sheet_name="Các sheet", index=False)
-        for ws in writer.book.worksheets:
-            ws.freeze_panes = "A2"
-            for column in ws.columns:
-                width = max((len(str(c.value)) for c in column if c.value is not None), default=8)
-                ws.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 90)
-    return path
+    sheets = {("Vấn đề" if lang == "vi" else "Problems"): probs,
+              ("Các sheet" if lang == "vi" else "Sheets"): reg.sources}
+    return write_excel(path, sheets, labels=lang)
 
 
 if __name__ == "__main__":  # pragma: no cover

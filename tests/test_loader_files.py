@@ -242,7 +242,7 @@ def test_validate_names_the_row_and_suggests(tmp_path):
     assert ("Sheet 'Phụ lục', row 2: district 'Huyen Lai Vug' is not a district of Đồng Tháp — did you mean "
             "Huyện Lai Vung?") in res.stdout
     written = pd.read_excel(out_xlsx, sheet_name=None, engine="calamine")
-    assert written["Vấn đề"]["row"].tolist() == [2]
+    assert written["Vấn đề"]["Dòng"].tolist() == [2]  # Vietnamese headers for clerks
 
 
 def test_validate_clean_file_exit_0_and_unreadable_exit_2(tmp_path):
