@@ -19,7 +19,7 @@ test: $(STAMP)  ## the whole test suite, notebooks included
 	$(BIN)/python -m pytest -q
 
 lab: $(STAMP)  ## JupyterLab on notebooks/ with the kit importable
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 sample: $(STAMP)  ## regenerate data/sample/ (deterministic)
 	$(BIN)/python -m ocop_analysis.sample data/sample
