@@ -9,6 +9,14 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+# Property tests judge values, not speed: no per-example deadline (a loaded 2-core CI machine would
+# make the first example of a test, which warms caches, look "flaky"). On CI the examples are
+# derandomized so a run is reproducible; locally they stay random to keep finding new cases.
+settings.register_profile("ocop", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, database=None)
+settings.load_profile("ci" if os.environ.get("CI") else "ocop")
 
 
 @pytest.fixture(autouse=True)
