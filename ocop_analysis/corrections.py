@@ -34,15 +34,10 @@ def load_corrections(path) -> list[dict]:
     """Read and check a corrections file; None -> []. Raises ConfigError naming the item and the key."""
     if path is None:
         return []
-    import yaml
+    from .config import read_yaml
 
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: corrections file not found.")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name}: is not valid YAML ({str(exc).splitlines()[0]}).") from None
+    data = read_yaml(path, "corrections")
     if data is None:
         return []
     if isinstance(data, dict) and "corrections" in data:

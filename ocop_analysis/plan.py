@@ -39,9 +39,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from . import reference
+from .config import read_yaml
 from .errors import ConfigError
 
 __all__ = ["METRICS", "Plan", "Target", "load_plan", "parse_plan", "plan_scorecard", "plan_district_table",
@@ -100,15 +100,7 @@ class Plan:
 def load_plan(path) -> Plan:
     """Read and check a plan YAML file (see data/plans/dong_thap_2025.yaml for the schema)."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"plan file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name}: not valid YAML ({exc})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path.name}: not a UTF-8 text file") from None
-    return parse_plan(raw, source=path.name, path=path)
+    return parse_plan(read_yaml(path, "plan"), source=path.name, path=path)
 
 
 def _fail(where: str, msg: str):

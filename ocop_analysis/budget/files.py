@@ -17,9 +17,9 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import yaml
 
 from .. import safety
+from ..config import read_yaml
 from ..errors import ConfigError, RegistryError
 from ..excel_out import FORMULA_PREFIXES, neutralise
 from .model import DIST_KINDS, Dist, Formula, FormulaError, LineItem, Parameter, Scenario, money
@@ -64,11 +64,7 @@ def load_scenarios(path: str | Path) -> ScenarioSet:
         raise ConfigError(f"scenario file not found: {path}")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return _read_workbook(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path.name}: not valid YAML ({exc})") from None
-    return parse_scenarios(raw, source=path.name)
+    return parse_scenarios(read_yaml(path, "scenario"), source=path.name)
 
 
 def parse_scenarios(raw: Any, *, source: str = "") -> ScenarioSet:
