@@ -56,27 +56,30 @@ name was evaluated as bit masks, so only close pairs reach Python.
 """
 from __future__ import annotations
 
+import bisect
 import csv
 import functools
 import hashlib
 import io
 import re
-from collections import defaultdict
-from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
 from .errors import ConfigError
-from .normalize import _entity_prefixes, clean_text, fold, is_blank, map_unique, product_key
+from .normalize import _entity_prefixes, clean_text, entity_key, fold, is_blank, product_key
 
 __all__ = ["assign_product_ids", "read_links", "LINK_COLUMNS", "LINK_SCORE", "POSSIBLE_SCORE"]
 
 LINK_SCORE = 95
 POSSIBLE_SCORE = 85
-SMALL_BLOCK = 40
+SMALL_BLOCK = 24  # blocks up to this size are scored as one list of pairs; larger ones by matrix chunks
+_CHUNK = 64  # names per rapidfuzz.process.cdist call in a large block
+_YEAR0 = 1990  # evaluation years 1990-2052 as the bits of an int64
 
 LINK_COLUMNS = ["entity_a", "product_a", "entity_b", "product_b", "action", "reason"]
 # How an analyst may write the action (folded) -> canonical action.
@@ -170,111 +173,164 @@ def assign_product_ids(df: pd.DataFrame, links=None) -> tuple[pd.Series, list[di
         links = read_links(links)
     elif links is not None:
         links = validate_links(links)
-    rows = _row_frame(df)
-    keys = _key_table(rows)
-    uf = _UnionFind(len(keys))
-    index = {k: i for i, k in enumerate(_strings(keys["key"]))}
+    keys = _Keys(df)
+    n_keys = len(keys.names)
 
-    by_code: dict[str, list[int]] = defaultdict(list)
-    for i, codes in enumerate(keys["codes"]):
-        for code in codes:
-            by_code[code].append(i)
-    for first, *rest in by_code.values():
-        for other in rest:
-            uf.union(first, other)
-    splits: set[frozenset] = set()
+    edges = [_code_edges(keys)]
+    splits = np.zeros(0, dtype=np.int64)
     if links is not None:
-        for link in links.itertuples(index=False):
-            a = index.get(product_key(link.entity_a, link.product_a))
-            b = index.get(product_key(link.entity_b, link.product_b))
-            if a is None or b is None or a == b:
-                continue
-            if link.action == "confirm":
-                uf.union(a, b)
-            else:
-                splits.add(frozenset((a, b)))
+        confirm, splits = _link_pairs(keys, links)
+        edges.append(confirm)
+    a, b, is_link, score = _fuzzy_pairs(keys)
+    if len(splits):
+        kept = ~np.isin(a * n_keys + b, splits)
+        a, b, is_link, score = a[kept], b[kept], is_link[kept], score[kept]
+    edges.append((a[is_link], b[is_link]))
+    comp = _components(n_keys, np.concatenate([e[0] for e in edges]), np.concatenate([e[1] for e in edges]))
 
-    possible = []
-    for a, b, verdict, score in _fuzzy_pairs(keys):
-        if frozenset((a, b)) in splits:
-            continue
-        if verdict == "link":
-            uf.union(a, b)
-        else:
-            possible.append((a, b, score))
-
-    ids_by_key = _cluster_ids(keys, uf)
-    ids = rows["key"].map(dict(zip(_strings(keys["key"]), ids_by_key))).astype("string")
-    own = rows["code"]
+    ids = pd.Series(_cluster_ids(keys, comp).take(keys.row_key), dtype="string")
+    own = keys.own_code
     ids = own.where(own.notna(), ids).astype("string")
     ids.index = df.index
-    possible = [(a, b, score) for a, b, score in possible if uf.find(a) != uf.find(b)]
-    needed = sorted({i for a, b, _ in possible for i in (a, b)})  # only the names a warning shows
-    shown_cols = keys[["first_year", "entity_name", "product_name", "file", "sheet", "row"]].iloc[needed]
-    shown_cols = shown_cols.astype(object)
-    shown = dict(zip(needed, shown_cols.where(shown_cols.notna(), None).to_dict("records")))
+    warn = ~is_link & (comp[a] != comp[b])
+    possible = list(zip(a[warn].tolist(), b[warn].tolist(), score[warn].tolist()))
+    shown = keys.shown({i for pair in possible for i in pair[:2]})
     problems = [_possible_link_problem(shown, a, b, score) for a, b, score in possible]
     return ids, problems
 
 
-def _row_frame(df: pd.DataFrame) -> pd.DataFrame:
-    n = len(df)
-
-    def col(name, default=pd.NA):
-        return df[name].reset_index(drop=True) if name in df else pd.Series([default] * n)
-
-    pairs = list(zip(col("entity_name").astype(object), col("product_name").astype(object)))
-    cache: dict = {}
-    keys = [cache[p] if p in cache else cache.setdefault(p, product_key(*p)) for p in pairs]
-    code = col("product_code").astype("string").str.strip()
-    code = code.where(code.str.len() > 0)
-    revoked = col("revoked_on").notna() if "revoked_on" in df else pd.Series(False, index=range(n))
-    return pd.DataFrame({
-        "key": keys,
-        "entity_key": [k.split("|", 1)[0] for k in keys],
-        "product": [k.split("|", 1)[1] for k in keys],
-        "code": code,
-        "district_code": pd.to_numeric(col("district_code"), errors="coerce").astype("Int64"),
-        "year": pd.to_numeric(col("year"), errors="coerce").astype("Int64").where(~revoked),
-        "entity_name": col("entity_name").astype("string"),
-        "product_name": col("product_name").astype("string"),
-        "file": col("source_file").astype("string"),
-        "sheet": col("source_sheet").astype("string"),
-        "row": pd.to_numeric(col("source_row"), errors="coerce").astype("Int64"),
-        "order": range(n),
-    })
+def _column(df: pd.DataFrame, name: str) -> pd.Series:
+    if name in df:
+        return df[name].reset_index(drop=True)
+    return pd.Series([pd.NA] * len(df), dtype=object)
 
 
-def _key_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per distinct exact key: its years, districts, codes and a row to show."""
-    rows = rows.sort_values(["year", "order"], na_position="first")
-    g = rows.groupby("key", sort=True)
-    keys = g.agg(entity_key=("entity_key", "first"), product=("product", "first"),
-                 first_year=("year", "min")).reset_index()
-    keys["years"] = _sets(rows, "year", keys["key"], int)
-    keys["districts"] = _sets(rows, "district_code", keys["key"], int)
-    keys["codes"] = [sorted(s) for s in _sets(rows, "code", keys["key"], str)]
-    shown = g.tail(1).set_index("key").loc[keys["key"]]  # latest evaluated row of the name
-    for c in ("entity_name", "product_name", "file", "sheet", "row"):
-        keys[c] = shown[c].values
-    keys["entity_rest"] = map_unique(keys["entity_key"], _entity_rest)
-    return keys
+def _fold_ids(series: pd.Series, func) -> tuple[np.ndarray, list[str]]:
+    """Ids of ``func(value)`` for every row and the distinct results; ``func`` runs once per distinct value."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    results = [func(u) for u in np.asarray(uniques, dtype=object).tolist()]
+    results.append(func(None))  # code -1 (a blank cell) takes the last
+    ids, distinct = pd.factorize(np.asarray(results, dtype=object))
+    return ids[codes], distinct.tolist()
 
 
-def _sets(rows: pd.DataFrame, column: str, order: pd.Series, cast) -> list[frozenset]:
-    sub = rows[["key", column]]
-    sub = sub[sub[column].notna()].drop_duplicates()  # one visit per distinct (name, value), not per row
-    values = sub[column]
-    if cast is int:
-        values = values.astype("int64").tolist()
-    else:
-        values = [cast(v) if not is_blank(v) else None for v in values.to_numpy(dtype=object)]
-    found: dict[str, set] = defaultdict(set)
-    for key, value in zip(sub["key"].to_numpy(dtype=object), values):
-        if value is not None:
-            found[key].add(value)
-    empty: frozenset = frozenset()
-    return [frozenset(found[k]) if k in found else empty for k in order.to_numpy(dtype=object)]
+def _argsort_strings(texts: list[str]) -> np.ndarray:
+    """Positions of ``texts`` in code-point order (Arrow's sort in C; Python's for text Arrow refuses)."""
+    try:
+        return pc.sort_indices(pa.array(texts, type=pa.large_string())).to_numpy()
+    except (pa.ArrowException, UnicodeError):
+        return np.asarray(sorted(range(len(texts)), key=texts.__getitem__), dtype=np.int64)
+
+
+class _Keys:
+    """The distinct exact keys (``entity key|product key``) of a frame, in alphabetical order, with
+    what linking needs of each: years as bits, first year, districts, codes; and each row's key.
+
+    Every aggregate is computed over integer key ids in numpy, not per row in Python.
+    """
+
+    def __init__(self, df: pd.DataFrame):
+        n = len(df)
+        self.df = df
+        ent_row, self.entities = _fold_ids(_column(df, "entity_name"), entity_key)
+        prod_row, self.products = _fold_ids(_column(df, "product_name"), fold)
+        n_prod = len(self.products)
+        pair = ent_row.astype(np.int64) * n_prod + prod_row
+        distinct, row_key = np.unique(pair, return_inverse=True)
+        names = [self.entities[e] + "|" + self.products[p]
+                 for e, p in zip((distinct // n_prod).tolist(), (distinct % n_prod).tolist())]
+        order = _argsort_strings(names)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        self.names: list[str] = [names[i] for i in order.tolist()]
+        self.entity = (distinct // n_prod)[order]
+        self.product = (distinct % n_prod)[order]
+        self.row_key = rank[row_key.reshape(-1)]
+        n_keys = len(self.names)
+
+        revoked = _column(df, "revoked_on").notna().to_numpy() if "revoked_on" in df else np.zeros(n, bool)
+        year = pd.to_numeric(_column(df, "year"), errors="coerce").astype("Int64")
+        self.year = year.to_numpy(dtype=np.float64, na_value=np.nan)
+        self.year[revoked] = np.nan
+        evaluated = ~np.isnan(self.year)
+        first = np.full(n_keys, np.inf)
+        np.minimum.at(first, self.row_key[evaluated], self.year[evaluated])
+        self.first_year = np.where(np.isinf(first), np.nan, first)
+        years = self.year[evaluated].astype(np.int64)
+        in_range = (years >= _YEAR0) & (years < _YEAR0 + 63)
+        self.masks = np.zeros(n_keys, dtype=np.int64)
+        np.bitwise_or.at(self.masks, self.row_key[evaluated][in_range],
+                         np.left_shift(np.int64(1), years[in_range] - _YEAR0))
+
+        district = pd.to_numeric(_column(df, "district_code"), errors="coerce").astype("Int64")
+        known = district.notna().to_numpy()
+        self.district_key, self.district = _distinct_pairs(self.row_key[known],
+                                                           district.to_numpy(dtype=np.int64, na_value=0)[known])
+
+        code = _column(df, "product_code").astype("string").str.strip()
+        self.own_code = code.where(code.str.len() > 0)
+        code_id, code_values = pd.factorize(self.own_code, sort=True, use_na_sentinel=True)
+        self.codes: list[str] = np.asarray(code_values, dtype=object).tolist()
+        blank = np.array([is_blank(c) for c in self.codes] + [True], dtype=bool)
+        coded = ~blank[code_id]
+        self.code_key, self.code = _distinct_pairs(self.row_key[coded], code_id[coded])
+
+    def shown(self, needed: set[int]) -> dict[int, dict]:
+        """The row cited for each needed key: its latest evaluated row (rows without a year first)."""
+        if not needed:
+            return {}
+        rows = np.flatnonzero(np.isin(self.row_key, np.fromiter(needed, dtype=np.int64)))
+        year = np.where(np.isnan(self.year[rows]), -np.inf, self.year[rows])
+        rows = rows[np.lexsort((rows, year, self.row_key[rows]))]
+        last = rows[_group_starts(self.row_key[rows][::-1])[::-1]]
+        df = self.df
+        cols = {"entity_name": _column(df, "entity_name").iloc[last].astype("string"),
+                "product_name": _column(df, "product_name").iloc[last].astype("string"),
+                "file": _column(df, "source_file").iloc[last].astype("string"),
+                "sheet": _column(df, "source_sheet").iloc[last].astype("string"),
+                "row": pd.to_numeric(_column(df, "source_row"), errors="coerce").astype("Int64").iloc[last]}
+        frame = pd.DataFrame({c: s.to_numpy(dtype=object) for c, s in cols.items()}).astype(object)
+        frame = frame.where(frame.notna(), None)
+        frame["first_year"] = [None if np.isnan(y) else int(y) for y in self.first_year[self.row_key[last]]]
+        return dict(zip(self.row_key[last].tolist(), frame.to_dict("records")))
+
+
+def _distinct_pairs(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (first, second) integer pairs, sorted by first then second."""
+    if len(first) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    values, second_id = np.unique(second, return_inverse=True)
+    width = len(values)
+    pairs = np.unique(first.astype(np.int64) * width + second_id.reshape(-1))
+    return pairs // width, values[pairs % width]
+
+
+def _code_edges(keys: _Keys) -> tuple[np.ndarray, np.ndarray]:
+    """Every name carrying a code joined to the first name carrying the same code."""
+    order = np.lexsort((keys.code_key, keys.code))
+    code, key = keys.code[order], keys.code_key[order]
+    start = _group_starts(code)
+    first = key[start][np.cumsum(start) - 1]
+    return first[~start], key[~start]
+
+
+def _link_pairs(keys: _Keys, links: pd.DataFrame) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """Confirmed pairs (as edges) and split pairs (as ``a * n + b`` with a < b) of the analyst's links."""
+    def position(entity, product):
+        key = product_key(entity, product)
+        i = bisect.bisect_left(keys.names, key)
+        return i if i < len(keys.names) and keys.names[i] == key else None
+
+    confirm, split = [], []
+    for link in links.itertuples(index=False):
+        a, b = position(link.entity_a, link.product_a), position(link.entity_b, link.product_b)
+        if a is None or b is None or a == b:
+            continue
+        (confirm if link.action == "confirm" else split).append((min(a, b), max(a, b)))
+    confirm_a = np.array([p[0] for p in confirm], dtype=np.int64)
+    confirm_b = np.array([p[1] for p in confirm], dtype=np.int64)
+    n_keys = len(keys.names)
+    return (confirm_a, confirm_b), np.array([a * n_keys + b for a, b in split], dtype=np.int64)
 
 
 @functools.cache
@@ -282,174 +338,332 @@ def _folded_prefixes() -> tuple[str, ...]:
     return tuple(sorted({fold(c) for _, _, c in _entity_prefixes()}, key=len, reverse=True))
 
 
-def _strings(series: pd.Series) -> list:
-    """A string column as a list of str (converted in C: iterating an Arrow-backed column is slow)."""
-    return series.to_numpy(dtype=object).tolist()
+@functools.cache
+def _prefix_pattern() -> re.Pattern:
+    # alternatives longest first, each followed by a space: the first that fits wins, as in _entity_rest
+    return re.compile("(?:" + "|".join(re.escape(p) for p in _folded_prefixes()) + ") ")
 
 
 def _entity_rest(ekey: str) -> str:
     """The entity key without its canonical type prefix ("htx my xuong" -> "my xuong")."""
-    for canonical in _folded_prefixes():
-        if ekey.startswith(canonical + " "):
-            return ekey[len(canonical) + 1:]
-    return ekey
+    found = _prefix_pattern().match(ekey)
+    return ekey[found.end():] if found else ekey
+
+
+# --------------------------------------------------------------------------- word tables
+
+class _Texts:
+    """Folded names prepared for comparison: each with its words sorted (``token_sort_ratio`` is
+    ``ratio`` of those), its distinct words as sorted ids (CSR: ``ptr``, ``words``), and its numbers."""
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+        try:
+            self.sorted_words, self.ptr, self.words = _tokenize_arrow(texts)
+        except (pa.ArrowException, UnicodeError):
+            self.sorted_words, self.ptr, self.words = _tokenize_python(texts)
+        self.count = np.diff(self.ptr)
+        self.lengths = np.fromiter(map(len, self.sorted_words), dtype=np.int64, count=len(texts))
+        self.width = int(self.words.max()) + 1 if len(self.words) else 1
+        owner = np.repeat(np.arange(len(texts), dtype=np.int64), self.count)
+        self.codes = owner * self.width + self.words  # sorted: by text, then word
+
+    def contains(self, small: np.ndarray, big: np.ndarray) -> np.ndarray:
+        """Whether every word of text ``small[i]`` is a word of text ``big[i]``."""
+        count = self.count[small]
+        pair = np.repeat(np.arange(len(small), dtype=np.int64), count)
+        wanted = big[pair] * self.width + self.words[_ranges(self.ptr[small], count)]
+        at = np.minimum(np.searchsorted(self.codes, wanted), max(len(self.codes) - 1, 0))
+        found = self.codes[at] == wanted if len(self.codes) else np.zeros(0, bool)
+        return np.bincount(pair, weights=found, minlength=len(small)) == count
+
+    def subset(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """One name's words (two or more) all among the other's, which has more."""
+        na, nb = self.count[a], self.count[b]
+        out = np.zeros(len(a), dtype=bool)
+        for small, big, mask in ((a, b, (na >= 2) & (na < nb)), (b, a, (nb >= 2) & (nb < na))):
+            if mask.any():
+                out[mask] |= self.contains(small[mask], big[mask])
+        return out
+
+    def numbers_differ(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The numbers written in the names differ ("200g" / "500g", "ST25" / "ST24")."""
+        signatures: dict[tuple, int] = {}
+        texts = np.union1d(a, b)
+        ids = np.array([signatures.setdefault(tuple(_NUMBER.findall(self.texts[i])), len(signatures))
+                        for i in texts.tolist()], dtype=np.int64)
+        return ids[np.searchsorted(texts, a)] != ids[np.searchsorted(texts, b)]
+
+    def scores(self, a: np.ndarray, b: np.ndarray, cutoff: float | None = None) -> np.ndarray:
+        """``token_sort_ratio`` of the pairs (a[i], b[i]); 0 below ``cutoff``."""
+        if len(a) == 0:
+            return np.zeros(0)
+        return _cpdist(self.sorted_words[a].tolist(), self.sorted_words[b].tolist(), cutoff)
+
+
+def _tokenize_arrow(texts: list[str]):
+    arr = pa.array(texts, type=pa.large_string())
+    split = pc.split_pattern(arr, pattern=" ")
+    flat = pc.list_flatten(split)
+    owner = pc.list_parent_indices(split).to_numpy()
+    nonempty = pc.greater(pc.binary_length(flat), 0)
+    flat = flat.filter(nonempty)
+    owner = owner[nonempty.to_numpy(zero_copy_only=False)]
+    encoded = pc.dictionary_encode(flat)
+    rank = np.empty(len(encoded.dictionary), dtype=np.int64)
+    rank[pc.sort_indices(encoded.dictionary).to_numpy()] = np.arange(len(rank))
+    word = rank[encoded.indices.to_numpy(zero_copy_only=False)]  # ids in code-point order of the words
+    order = np.lexsort((word, owner))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=len(texts)), out=offsets[1:])
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), flat.take(pa.array(order)))
+    sorted_words = pc.binary_join(lists, " ").to_numpy(zero_copy_only=False).astype(object)
+    return (sorted_words, *_word_sets(owner, word, len(texts)))
+
+
+def _tokenize_python(texts: list[str]):
+    split = [t.split() for t in texts]
+    vocab = {w: i for i, w in enumerate(sorted({w for ws in split for w in ws}))}
+    owner = np.repeat(np.arange(len(texts), dtype=np.int64), [len(ws) for ws in split])
+    word = np.fromiter((vocab[w] for ws in split for w in ws), dtype=np.int64, count=len(owner))
+    sorted_words = np.array([" ".join(sorted(ws)) for ws in split] + [None], dtype=object)[:-1]
+    return (sorted_words, *_word_sets(owner, word, len(texts)))
+
+
+def _word_sets(owner: np.ndarray, word: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    width = int(word.max()) + 1 if len(word) else 1
+    pairs = np.unique(owner * width + word)
+    ptr = np.searchsorted(pairs // width, np.arange(n + 1))
+    return ptr, pairs % width
+
+
+def _group_starts(*columns: np.ndarray) -> np.ndarray:
+    """True where a run of equal values (of all the sorted columns together) begins."""
+    start = np.zeros(len(columns[0]), dtype=bool)
+    start[:1] = True
+    for col in columns:
+        start[1:] |= col[1:] != col[:-1]
+    return start
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The concatenated ranges ``starts[i] .. starts[i] + counts[i] - 1``."""
+    counts = np.asarray(counts, dtype=np.int64)
+    keep = counts > 0
+    starts, counts = np.asarray(starts, dtype=np.int64)[keep], counts[keep]
+    if len(counts) == 0:
+        return np.zeros(0, dtype=np.int64)
+    steps = np.ones(int(counts.sum()), dtype=np.int64)
+    ends = np.cumsum(counts)
+    steps[0] = starts[0]
+    steps[ends[:-1]] = starts[1:] - (starts[:-1] + counts[:-1]) + 1
+    return np.cumsum(steps)
+
+
+def _cdist(queries: list[str], choices: list[str], cutoff: float) -> np.ndarray:
+    """``ratio`` of every query against every choice (in C), 0 below ``cutoff``."""
+    return process.cdist(queries, choices, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.float64, workers=1)
+
+
+def _cpdist(queries: list[str], choices: list[str], cutoff: float | None) -> np.ndarray:
+    """``ratio`` of each query with the choice at the same position (in C)."""
+    return process.cpdist(queries, choices, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.float64, workers=1)
 
 
 # --------------------------------------------------------------------------- fuzzy
 
-def _judge(a: str, b: str) -> tuple[float, bool, bool]:
-    """(score, one name's words all in the other's, numbers differ)."""
-    score = fuzz.token_sort_ratio(a, b)
-    ta, tb = set(a.split()), set(b.split())
-    subset = min(len(ta), len(tb)) >= 2 and (ta < tb or tb < ta)
-    return score, subset, _NUMBER.findall(a) != _NUMBER.findall(b)
+def _blocks(keys: _Keys) -> tuple[np.ndarray, np.ndarray, int]:
+    """Members of every block of two or more names, as (block, key) sorted by block then key.
 
-
-def _verdict(*judgements) -> str | None:
-    if all(s >= LINK_SCORE and not digits for s, _, digits in judgements):
-        return "link"
-    if all(s >= POSSIBLE_SCORE or sub for s, sub, _ in judgements):
-        return "possible"
-    return None
-
-
-def _year_masks(years: list[frozenset]) -> np.ndarray:
-    """Evaluation years of each name as a bit mask (1990–2052), so overlaps are one AND."""
-    masks = np.zeros(len(years), dtype=np.int64)
-    for i, ys in enumerate(years):
-        for y in ys:
-            if 1990 <= y < 2053:
-                masks[i] |= np.int64(1) << np.int64(y - 1990)
-    return masks
-
-
-def _similar(texts: list[str]) -> np.ndarray:
-    """Boolean matrix: token_sort_ratio ≥ POSSIBLE_SCORE, or one word set inside the other."""
-    uniq, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
-    uniq = uniq.tolist()  # names repeat (one entity's products, one product's spellings): score each once
-    # token_sort_ratio(a, b) is ratio() of the words sorted: sort each name once, not once per pair (~7x faster)
-    sorted_words = [" ".join(sorted(t.split())) for t in uniq]
-    close = process.cdist(sorted_words, sorted_words, scorer=fuzz.ratio, score_cutoff=POSSIBLE_SCORE,
-                          dtype=np.uint8, workers=1) > 0
-    for i, j in _subsets(uniq):
-        close[i, j] = close[j, i] = True
-    return close[np.ix_(inverse, inverse)]
-
-
-def _subsets(texts: list[str]):
-    """Pairs (i, j) where the words of i (two or more) are all among the words of j.
-
-    An inverted index on each name's rarest word keeps this near-linear: only names sharing
-    that word are checked.
+    Blocks 0 .. n_entity-1 hold one entity's names each; the next ones one district's names (of named
+    entities) that start with one word. Blocks are numbered in the order of their first name.
     """
-    sets = [frozenset(t.split()) for t in texts]
-    freq: dict[str, int] = defaultdict(int)
-    postings: dict[str, list[int]] = defaultdict(list)
-    for i, words in enumerate(sets):
-        for w in words:
-            freq[w] += 1
-            postings[w].append(i)
-    for i, words in enumerate(sets):
-        if len(words) < 2:
-            continue
-        rare = min(words, key=lambda w: (freq[w], w))
-        for j in postings[rare]:
-            if j != i and words < sets[j]:
-                yield i, j
+    n_keys = len(keys.names)
+    entity_block = pd.factorize(keys.entity)[0]
+    named = np.array([e != "" for e in keys.entities], dtype=bool)[keys.entity[keys.district_key]]
+    member, district = keys.district_key[named], keys.district[named]
+    first_word = pd.factorize(np.array([p.split(" ", 1)[0] for p in keys.products], dtype=object))[0]
+    word = first_word[keys.product[member]].astype(np.int64)
+    place = pd.factorize(district)[0].astype(np.int64) * (int(word.max(initial=0)) + 1) + word
+    place_block = pd.factorize(place)[0]  # numbered by first name, the names in key then district order
+    n_entity = int(entity_block.max()) + 1
+    block = np.concatenate([entity_block, place_block + n_entity])
+    key = np.concatenate([np.arange(n_keys), member])
+    size = np.bincount(block)
+    keep = size[block] >= 2
+    block, key = block[keep], key[keep]
+    order = np.lexsort((key, block))
+    return block[order], key[order], n_entity
 
 
-def _block_pairs(members: list[int], products: list[str], rests: list[str] | None, masks: np.ndarray):
-    """Candidate pairs of one block: never evaluated in the same year, and close enough to judge.
-
-    Small blocks are enumerated; larger ones are pre-filtered in C (rapidfuzz.cdist) on the
-    product names (and the entity names for blocks of different entities).
-    """
-    if len(members) <= SMALL_BLOCK:
-        for a, b in combinations(members, 2):
-            if not masks[a] & masks[b]:
-                yield a, b
-        return
-    idx = np.asarray(members)
-    ok = _similar([products[m] for m in members])
-    ok &= (masks[idx][:, None] & masks[idx][None, :]) == 0
-    if rests is not None:  # entity names: only for the names that still have a partner
-        live = np.flatnonzero(ok.any(axis=1))
-        entity_ok = np.zeros_like(ok)
-        if len(live):
-            entity_ok[np.ix_(live, live)] = _similar([rests[m] for m in idx[live]])
-        ok &= entity_ok
-    for i, j in zip(*np.nonzero(np.triu(ok, 1))):
-        yield int(idx[i]), int(idx[j])
+def _admissible(keys: _Keys, a: np.ndarray, b: np.ndarray, block: np.ndarray, n_entity: int) -> np.ndarray:
+    """Never evaluated in the same year; in a district block, of different entities."""
+    ok = (keys.masks[a] & keys.masks[b]) == 0
+    return ok & ((block < n_entity) | (keys.entity[a] != keys.entity[b]))
 
 
-def _fuzzy_pairs(keys: pd.DataFrame):
-    """(a, b, verdict, score) for names that may be one product; a, b are key positions."""
-    products = _strings(keys["product"])
-    rests = _strings(keys["entity_rest"])
-    entities = _strings(keys["entity_key"])
-    masks = _year_masks(keys["years"].tolist())
-    by_entity: dict[str, list[int]] = defaultdict(list)
-    by_district_word: dict[tuple, list[int]] = defaultdict(list)
-    for i, (ekey, prod, districts) in enumerate(zip(entities, products, keys["districts"])):
-        by_entity[ekey].append(i)
-        if rests[i]:
-            word = prod.split(" ", 1)[0]
-            for d in districts:
-                by_district_word[(d, word)].append(i)
-    seen: set[tuple[int, int]] = set()
-    for members in by_entity.values():
-        for a, b in _block_pairs(members, products, None, masks) if len(members) > 1 else ():
-            seen.add((a, b))
-            judged = _judge(products[a], products[b])
-            verdict = _verdict(judged)
-            if verdict:
-                yield a, b, verdict, judged[0]
-    for members in by_district_word.values():
-        for a, b in _block_pairs(members, products, rests, masks) if len(members) > 1 else ():
-            if (a, b) in seen or entities[a] == entities[b]:
-                continue
-            seen.add((a, b))
-            pj, ej = _judge(products[a], products[b]), _judge(rests[a], rests[b])
-            verdict = _verdict(pj, ej)
-            if verdict:
-                yield a, b, verdict, min(pj[0], ej[0])
+def _scored_pairs(keys: _Keys, prod: _Texts, block: np.ndarray, member: np.ndarray, n_entity: int):
+    """(block, a, b, score) of the admissible pairs of each block whose product names score
+    ``POSSIBLE_SCORE`` or more: small blocks as one list of pairs, larger ones as matrices by chunk."""
+    starts = np.flatnonzero(_group_starts(block))
+    sizes = np.diff(np.r_[starts, len(block)])
+    small = sizes <= SMALL_BLOCK
+    pos = _ranges(starts[small], sizes[small])
+    count = np.repeat(starts[small] + sizes[small], sizes[small]) - pos - 1  # partners after each name
+    i, j = np.repeat(pos, count), _ranges(pos + 1, count)
+    a, b, blk = member[i], member[j], block[i]
+    ok = _admissible(keys, a, b, blk, n_entity)
+    a, b, blk = a[ok], b[ok], blk[ok]
+    score = prod.scores(keys.product[a], keys.product[b], POSSIBLE_SCORE)
+    found = [(blk, a, b, score)]
+    for start, size in zip(starts[~small].tolist(), sizes[~small].tolist()):
+        found.append(_matrix_pairs(prod, block[start], member[start:start + size], keys.product))
+    blk, a, b, score = (np.concatenate(parts) for parts in zip(*found))
+    close = score > 0
+    blk, a, b, score = blk[close], a[close], b[close], score[close]
+    ok = _admissible(keys, a, b, blk, n_entity)
+    return blk[ok], a[ok], b[ok], score[ok]
+
+
+def _matrix_pairs(prod: _Texts, block: int, members: np.ndarray, product: np.ndarray):
+    """Pairs of one large block scoring ``POSSIBLE_SCORE`` or more, by ``rapidfuzz.process.cdist`` on
+    chunks of names sorted by length: each pair once (upper triangle), and chunks whose lengths
+    cannot reach the score are skipped (ratio <= 200 * shorter / (shorter + longer))."""
+    texts = prod.sorted_words[product[members]]
+    lengths = prod.lengths[product[members]]
+    order = np.argsort(lengths, kind="stable")
+    members, lengths, texts = members[order], lengths[order], texts[order].tolist()
+    n, found = len(members), []
+    for i0 in range(0, n, _CHUNK):
+        i1 = min(i0 + _CHUNK, n)
+        longest = lengths[i1 - 1]
+        for j0 in range(i0, n, _CHUNK):
+            if (200 - POSSIBLE_SCORE) * longest < POSSIBLE_SCORE * lengths[j0]:
+                break
+            j1 = min(j0 + _CHUNK, n)
+            score = _cdist(texts[i0:i1], texts[j0:j1], POSSIBLE_SCORE)
+            if j0 == i0:
+                score = np.triu(score, 1)
+            r, c = np.nonzero(score)
+            found.append((members[i0 + r], members[j0 + c], score[r, c]))
+    if not found:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    x, y, score = (np.concatenate(parts) for parts in zip(*found))
+    return np.full(len(x), block, dtype=np.int64), np.minimum(x, y), np.maximum(x, y), score
+
+
+def _subset_pairs(keys: _Keys, prod: _Texts, block: np.ndarray, member: np.ndarray, n_entity: int):
+    """(block, a, b) of admissible pairs where one product name's words (two or more) are all in the other.
+
+    Only names sharing the block and the smaller name's rarest word (in that block) are checked."""
+    text = keys.product[member]
+    count = prod.count[text]
+    entry = np.repeat(np.arange(len(member), dtype=np.int64), count)
+    word = prod.words[_ranges(prod.ptr[text], count)]
+    place = block[entry].astype(np.int64) * prod.width + word
+    _, inverse, freq = np.unique(place, return_inverse=True, return_counts=True)
+    order = np.lexsort((word, freq[inverse.reshape(-1)], entry))
+    rarest = order[_group_starts(entry[order])]
+    rarest = rarest[count[entry[rarest]] >= 2]
+    postings = np.argsort(place, kind="stable")
+    lo = np.searchsorted(place[postings], place[rarest], "left")
+    hi = np.searchsorted(place[postings], place[rarest], "right")
+    i = np.repeat(entry[rarest], hi - lo)
+    j = entry[postings[_ranges(lo, hi - lo)]]
+    bigger = count[j] > count[i]
+    i, j = i[bigger], j[bigger]
+    inside = prod.contains(text[i], text[j])
+    i, j = i[inside], j[inside]
+    blk, a, b = block[i], np.minimum(member[i], member[j]), np.maximum(member[i], member[j])
+    ok = _admissible(keys, a, b, blk, n_entity)
+    return blk[ok], a[ok], b[ok]
+
+
+def _fuzzy_pairs(keys: _Keys):
+    """(a, b, is_link, score) for names that may be one product; a < b are key positions.
+
+    In the order the blocks are visited (entities, then districts' first-word blocks; each pair once)."""
+    block, member, n_entity = _blocks(keys)
+    prod = _Texts(keys.products)
+    s_blk, s_a, s_b, s_score = _scored_pairs(keys, prod, block, member, n_entity)
+    w_blk, w_a, w_b = _subset_pairs(keys, prod, block, member, n_entity)
+    blk, a, b = np.concatenate([s_blk, w_blk]), np.concatenate([s_a, w_a]), np.concatenate([s_b, w_b])
+    score = np.concatenate([s_score, np.full(len(w_a), np.nan)])
+    sub = np.concatenate([np.zeros(len(s_a), bool), np.ones(len(w_a), bool)])
+    order = np.lexsort((b, a, blk))
+    blk, a, b, score, sub = blk[order], a[order], b[order], score[order], sub[order]
+    start = np.flatnonzero(_group_starts(blk, a, b))
+    if len(start):
+        score = np.fmax.reduceat(score, start)
+        sub = np.logical_or.reduceat(sub, start)
+        blk, a, b = blk[start], a[start], b[start]
+    cross = np.flatnonzero(blk >= n_entity)  # one judgement per pair, in the first block that holds it
+    first = cross[np.sort(np.unique(a[cross] * len(keys.names) + b[cross], return_index=True)[1])]
+    keep = np.r_[np.flatnonzero(blk < n_entity), first]
+    blk, a, b, score, sub = blk[keep], a[keep], b[keep], score[keep], sub[keep]
+
+    unknown = np.isnan(score)  # word-subset pairs below the score cut-off: their score is still shown
+    score[unknown] = prod.scores(keys.product[a[unknown]], keys.product[b[unknown]])
+    possible = (score >= POSSIBLE_SCORE) | sub
+    link = (score >= LINK_SCORE) & ~prod.numbers_differ(keys.product[a], keys.product[b])
+    cross = blk >= n_entity
+    if cross.any():
+        involved = np.union1d(keys.entity[a[cross]], keys.entity[b[cross]])
+        rests = _Texts([_entity_rest(keys.entities[e]) for e in involved.tolist()])
+        ra = np.searchsorted(involved, keys.entity[a[cross]])
+        rb = np.searchsorted(involved, keys.entity[b[cross]])
+        rest_score = rests.scores(ra, rb)
+        possible[cross] &= (rest_score >= POSSIBLE_SCORE) | rests.subset(ra, rb)
+        link[cross] &= (rest_score >= LINK_SCORE) & ~rests.numbers_differ(ra, rb)
+        score[cross] = np.minimum(score[cross], rest_score)
+    return a[possible], b[possible], link[possible], score[possible]
 
 
 # --------------------------------------------------------------------------- clusters, problems
 
-class _UnionFind:
-    def __init__(self, n: int):
-        self.parent = list(range(n))
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components of n nodes joined by edges (a[i], b[i]): a label per node.
 
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
+    Roots are hooked under the smaller root of each edge and paths halved until stable, in numpy."""
+    label = np.arange(n)
+    while len(a):
+        la, lb = label[a], label[b]
+        if (la == lb).all():
+            break
+        low = np.minimum(la, lb)
+        np.minimum.at(label, la, low)
+        np.minimum.at(label, lb, low)
+        while True:
+            up = label[label]
+            if (up == label).all():
+                break
+            label = up
+    return label
 
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+
+@functools.cache
+def _anchor_id(key: str) -> str:
+    return "P-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
 
 
-def _cluster_ids(keys: pd.DataFrame, uf: _UnionFind) -> list[str]:
-    clusters: dict[int, list[int]] = defaultdict(list)
-    for i in range(len(keys)):
-        clusters[uf.find(i)].append(i)
-    ids = [""] * len(keys)
-    first_year = keys["first_year"].astype("Float64").fillna(float("inf")).tolist()
-    names, all_codes = _strings(keys["key"]), keys["codes"].tolist()
-    for members in clusters.values():
-        codes = sorted({c for m in members for c in all_codes[m]})
-        if len(codes) == 1:
-            pid = codes[0]
-        else:
-            anchor = min(members, key=lambda m: (first_year[m], names[m]))
-            pid = "P-" + hashlib.sha1(names[anchor].encode("utf-8")).hexdigest()[:10]
-        for m in members:
-            ids[m] = pid
-    return ids
+def _cluster_ids(keys: _Keys, comp: np.ndarray) -> np.ndarray:
+    """The id of each key's product: its one registry code, else from the anchor's key."""
+    n = len(comp)
+    first_year = np.where(np.isnan(keys.first_year), np.inf, keys.first_year)
+    order = np.lexsort((np.arange(n), first_year, comp))
+    start = _group_starts(comp[order])
+    roots, anchors = comp[order][start], order[start]
+    ids = np.empty(len(roots), dtype=object)
+    coded = np.zeros(len(roots), dtype=bool)
+    comp_code, code = _distinct_pairs(comp[keys.code_key], keys.code)
+    if len(comp_code):
+        with_code, counts = np.unique(comp_code, return_counts=True)
+        single = with_code[counts == 1]
+        at = np.searchsorted(roots, single)
+        ids[at] = [keys.codes[c] for c in code[np.searchsorted(comp_code, single)].tolist()]
+        coded[at] = True
+    ids[~coded] = [_anchor_id(keys.names[i]) for i in anchors[~coded].tolist()]
+    return ids[np.searchsorted(roots, comp)]
 
 
 def _where(row: dict) -> str:
