@@ -75,6 +75,12 @@ def _tcvn3() -> tuple[dict[str, str], frozenset[str], frozenset[str]]:
     return mapping, uncertain, distinctive
 
 
+@cache
+def legacy_letters() -> str:
+    """Every character that can make a text TCVN3 (:func:`legacy_to_unicode` converts nothing without one)."""
+    return "".join(sorted(_tcvn3()[2]))
+
+
 _VIET_UNICODE = re.compile("[ăđơưĩũĂĐƠƯĨŨ\u1ea0-\u1ef9\u0300-\u0303\u0309\u0323]")
 
 

@@ -23,10 +23,10 @@ from . import cache as load_cache
 from . import linking, reference, schema
 from .corrections import apply_corrections, load_corrections
 from .errors import RegistryError
-from .layout import INPUT_COLUMNS, detect_layout, legacy_to_unicode
+from .layout import INPUT_COLUMNS, detect_layout, legacy_letters, legacy_to_unicode
 from .normalize import (clean_text, entity_type, fold, is_blank, is_failed_result, map_unique, parse_date,
                         parse_decision, parse_kind, parse_score, parse_stars, resolve_district, resolve_group,
-                        taxonomy_for_year)
+                        taxonomy_for_year, unchanged_by_clean_text)
 from .paths import DATA_DIR
 from .registry import Registry
 from .workbook import WORKBOOK_SUFFIXES, MissingFileError, read_workbook
@@ -238,12 +238,25 @@ def _col(raw: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _clean_with_legacy(series: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(cleaned text, legacy status per row) — TCVN3 text converted where certain."""
-    def one(value):
-        converted, status = legacy_to_unicode(value)
-        return clean_text(converted), status
-    text, status = _parts(series, one, 2)
-    return text, status
+    """(cleaned text, legacy status per row) — TCVN3 text converted where certain.
+
+    Once per distinct value; the values :func:`clean_text` would leave as they are and that hold no
+    TCVN3 letter (most of a registry) are found in bulk and skip both calls.
+    """
+    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
+    values = list(uniques)
+    text = np.empty(len(values) + 1, dtype=object)
+    status = np.full(len(values) + 1, None, dtype=object)
+    fast = unchanged_by_clean_text(values, also=legacy_letters())
+    for k, value in enumerate(values):
+        if fast[k]:
+            text[k] = value
+        else:
+            converted, status[k] = legacy_to_unicode(value)
+            text[k] = clean_text(converted)
+    text[-1] = None
+    return (pd.Series(text[codes], index=series.index, dtype=object),
+            pd.Series(status[codes], index=series.index, dtype=object))
 
 
 def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, list[dict]]:

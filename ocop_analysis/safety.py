@@ -36,6 +36,7 @@ says whether that holds, and the tests check it.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import struct
@@ -46,7 +47,7 @@ from typing import Iterable
 
 from .errors import RegistryError
 
-__all__ = ["Limits", "limits", "check_file", "sniff_magic", "openpyxl_is_defused", "refuse_overwrite",
+__all__ = ["Limits", "limits", "check_file", "scan_file", "Scan", "sniff_magic", "openpyxl_is_defused", "refuse_overwrite",
            "OutputOverwritesInput"]
 
 MB = 1024 * 1024
@@ -91,19 +92,36 @@ def sniff_magic(head: bytes) -> str:
     return "other"
 
 
+@dataclass(frozen=True)
+class Scan:
+    """What the checks learnt on the way: the magic kind, and which worksheet parts hold formulas.
+
+    ``formula_parts`` lets the loader look for formulas without a saved result in those parts only,
+    instead of unpacking every sheet a second time (issue 9).
+    """
+
+    kind: str
+    formula_parts: frozenset[str] = frozenset()
+
+
 def check_file(path: str | Path, lim: Limits | None = None) -> str:
     """Refuse a file that is too big or a zip/XML bomb; returns its magic kind ('zip', 'ole2', 'markup', 'other').
 
     Missing files, folders and empty files pass through untouched (``workbook.sniff`` words those);
     a pipe, socket or device is refused unopened (reading a pipe would wait for ever).
     """
+    return scan_file(path, lim).kind
+
+
+def scan_file(path: str | Path, lim: Limits | None = None) -> Scan:
+    """:func:`check_file`, returning the :class:`Scan`."""
     path = Path(path)
     lim = lim or limits()
     if not path.is_file():
         if path.exists() and not path.is_dir():
             raise RegistryError(f"{path.name}: is not a regular file (a pipe, socket or device), so it was not read. "
                                 f"Save the workbook as a file and load that.")
-        return "other"
+        return Scan("other")
     _INPUTS.add(path.resolve())
     size = path.stat().st_size
     if size > lim.max_file_bytes:
@@ -113,13 +131,14 @@ def check_file(path: str | Path, lim: Limits | None = None) -> str:
     with path.open("rb") as fh:
         head = fh.read(4096)
     kind = sniff_magic(head)
+    formula_parts: frozenset[str] = frozenset()
     if kind == "zip":
-        _check_zip(path, lim)
+        formula_parts = _check_zip(path, lim)
     elif kind == "markup":
         _check_spreadsheetml(path, lim)
     elif kind == "ole2":
         _check_biff(path, lim)
-    return kind
+    return Scan(kind, formula_parts)
 
 
 def _entity_message(name: str) -> str:
@@ -134,15 +153,18 @@ def _bomb(name: str, why: str) -> RegistryError:
 
 # --------------------------------------------------------------------------- zip containers
 
-def _check_zip(path: Path, lim: Limits) -> None:
+def _check_zip(path: Path, lim: Limits) -> frozenset[str]:
+    """The zip checks; returns the worksheet parts that hold formulas."""
     name = path.name
+    formula_parts = set()
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             _check_directory(name, infos, lim)
             for info in infos:
-                if _is_xml(info.filename):
-                    _check_xml_member(name, zf, info, lim)
+                if _is_xml(info.filename) and _check_xml_member(name, zf, info, lim):
+                    formula_parts.add(info.filename)
+        return frozenset(formula_parts)
     except RegistryError:
         raise
     except Exception:  # BadZipFile, zlib.error, EOFError, NotImplementedError (unknown method), ...: all "damaged"
@@ -179,13 +201,16 @@ _DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _MARKUP_DECLARATION = re.compile(rb"<!ENTITY|<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
 
 
-def _check_xml_member(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, lim: Limits) -> None:
-    """No DOCTYPE/ENTITY anywhere in the part; for worksheet parts, a bounded grid. Streams, never loads whole."""
+def _check_xml_member(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, lim: Limits) -> bool:
+    """No DOCTYPE/ENTITY anywhere in the part; for worksheet parts, a bounded grid. Streams, never loads whole.
+
+    Returns whether a worksheet part holds a formula (``</f>``; a shared formula's children always come
+    with a master that has one)."""
     member = PurePosixPath(info.filename)
     sheet_kind = "xlsx" if _is_xlsx_sheet(member) else "ods" if member.name == "content.xml" else None
     if sheet_kind == "ods":
         _check_ods_content(name, zf, info, lim)
-        return
+        return False
     grid = _XlsxGrid() if sheet_kind == "xlsx" else None
     tail = b""
     with zf.open(info) as fh:
@@ -205,6 +230,12 @@ def _check_xml_member(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, lim
                 # declarations come first in an XML document; the rest of a big non-sheet part need not be read
                 break
             tail = window[-256:]
+    if grid is None:
+        return False
+    grid.finish(tail)
+    if grid.cells > lim.max_cells:
+        raise _grid_error(name, info.filename, grid.rows, grid.cols, lim)
+    return grid.formulas
 
 
 def _is_xlsx_sheet(member: PurePosixPath) -> bool:
@@ -221,23 +252,55 @@ def _grid_error(name: str, member: str | None, rows: int, cols: int, lim: Limits
                          f"save again, or {_FRESH_COPY[0].lower()}{_FRESH_COPY[1:]}")
 
 
-# The r= attribute of <row> ("7") and of <c> ("AB7"): one pass over the part, in C.
-_REF = re.compile(rb"\sr=\"([A-Za-z]{0,4})(\d{1,9})\"")
+# The r= attribute of <row> ("7") and of <c> ("AB7"), in either quote style.
+_REF = re.compile(rb"\sr=[\"']([A-Za-z]{0,4})(\d{1,9})[\"']")
+_SPLIT_REF = 32  # longer than any reference: ␠r="XFD1048576"
+_LAST_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d{1,9})\"")
 
 
 class _XlsxGrid:
-    """Running extent of the row and cell references of a worksheet part (calamine's dense grid is rows × cols)."""
+    """Running extent of the row and cell references of a worksheet part (calamine's dense grid is rows × cols).
+
+    The exact way is to read every reference (``_REF.findall``), but that builds a Python object per
+    cell (~1 s for 60,000 rows). Instead each window is *checked* against the extent known so far,
+    widened to the window's last ``<row r=…>``: one C-speed regex search for a reference beyond that
+    extent (:func:`_beyond`). Only a window where one is found — or whose attributes are not written
+    ``␠r="…"`` (other whitespace, single quotes) — is read reference by reference. Rows of a sheet
+    come in order, so on a normal file only the first window is read in full; out-of-order or far
+    cells are still caught, because any reference past the extent sends its window down the exact path.
+    """
 
     def __init__(self) -> None:
         self.rows = 0
         self.cols = 0
+        self.formulas = False
 
     @property
     def cells(self) -> int:
         return self.rows * max(self.cols, 1)
 
     def feed(self, window: bytes, start: int) -> None:
-        # a match inside the carried-over tail is counted twice; harmless for a maximum
+        # a match inside the carried-over tail is seen twice; harmless for a maximum
+        if not self.formulas:
+            self.formulas = b"</f>" in window or b":f>" in window
+        if self.cols and not _unusual_attributes(window):
+            claim = self.rows
+            last = window.rfind(b"<row")
+            if last >= 0:
+                m = _LAST_ROW.match(window, last)
+                if m:
+                    claim = max(claim, int(m.group(1)))
+            # a reference cut by the window's end is whole in the next window's carried-over tail
+            if not _beyond(claim, self.cols).search(window, 0, max(len(window) - _SPLIT_REF, 0)):
+                self.rows = claim
+                return
+        self._exact(window)
+
+    def finish(self, tail: bytes) -> None:
+        """The last bytes of the part, which the windows' checks left to a next window that never came."""
+        self._exact(tail)
+
+    def _exact(self, window: bytes) -> None:
         refs = _REF.findall(window)
         if not refs:
             return
@@ -245,10 +308,60 @@ class _XlsxGrid:
         longest = max(map(len, digits))
         self.rows = max(self.rows, int(max(d for d in digits if len(d) == longest)))
         for letters in set(l for l, _ in refs):
-            col = 0
-            for ch in letters.upper():
-                col = col * 26 + ch - 64
-            self.cols = max(self.cols, col)
+            self.cols = max(self.cols, _column_number(letters))
+
+
+_UNUSUAL_REF = re.compile(rb"[\t\n\r]r=|\sr='")
+
+
+def _unusual_attributes(window: bytes) -> bool:
+    """An ``r=`` attribute after a tab or line break, or in single quotes: the fast check assumes ``␠r="…"``."""
+    if b"\t" not in window and b"\n" not in window and b"\r" not in window and b"'" not in window:
+        return False  # four memchr scans; the regex below only runs on windows holding one of those bytes
+    return _UNUSUAL_REF.search(window) is not None
+
+
+def _column_number(letters: bytes) -> int:
+    col = 0
+    for ch in letters.upper():
+        col = col * 26 + ch - 64
+    return col
+
+
+def _column_letters(col: int) -> str:
+    out = ""
+    while col > 0:
+        col, rest = divmod(col - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
+def _at_most(text: str, low: str, high: str, first_low: str | None = None) -> list[str]:
+    """Regex alternatives for strings of len(text) over [low-high] that sort ≤ text (same length: sort = value)."""
+    alts = [re.escape(text)]
+    for i, ch in enumerate(text):
+        lo = first_low if (i == 0 and first_low) else low
+        if ch > lo:
+            top = chr(ord(ch) - 1)
+            alts.append(f"{re.escape(text[:i])}[{lo}-{top}][{low}-{high}]{{{len(text) - i - 1}}}")
+    return alts
+
+
+@functools.lru_cache(maxsize=64)
+def _beyond(rows: int, cols: int) -> re.Pattern:
+    """A pattern that finds any ``␠r="…"`` reference NOT inside rows 1..rows × columns 1..cols.
+
+    Inside means: letters (none, for a ``<row>``) naming a column ≤ cols, then a row number 1..rows
+    without leading zeros. Anything else — a farther cell, lower-case letters, a leading zero — matches,
+    and its window is then read exactly.
+    """
+    letters = _column_letters(cols)
+    col_alts = [f"[A-Z]{{0,{len(letters) - 1}}}", *_at_most(letters, "A", "Z")]
+    digits = str(max(rows, 1))
+    row_alts = ([f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []) + \
+        _at_most(digits, "0", "9", first_low="1")
+    inside = f"(?:{'|'.join(col_alts)})(?:{'|'.join(row_alts)})\""
+    return re.compile(f' r="(?!{inside})'.encode())
 
 
 _ODS_TOKEN = re.compile(rb"<(/?)(?:\w+:)?table(-row)?(?=[\s/>])([^>]*)>")

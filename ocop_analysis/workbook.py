@@ -156,7 +156,7 @@ def _sniff_ole2(path: Path) -> str:
 def read_workbook(path: str | Path) -> Workbook:
     """Read every sheet of a workbook (hidden ones too, flagged). Raises RegistryError when unreadable."""
     path = Path(path)
-    safety.check_file(path)  # size cap, zip/XML bomb and sheet-grid checks before any parser opens the file
+    scan = safety.scan_file(path)  # size cap, zip/XML bomb and sheet-grid checks before any parser opens the file
     kind = sniff(path)
     if kind == "html":
         # Decision: no HTML parsing. pandas.read_html needs lxml or html5lib, which the kit does not depend
@@ -166,13 +166,13 @@ def read_workbook(path: str | Path) -> Workbook:
     if kind == "spreadsheetml":
         sheets = _read_spreadsheetml(path)
     else:
-        sheets = _read_calamine(path, kind)
+        sheets = _read_calamine(path, kind, scan.formula_parts)
     if not sheets:
         raise RegistryError(f"{path.name}: the workbook has no sheets.")
     return Workbook(path=path, format=kind, sheets=sheets, has_macros=(kind == "xlsm"))
 
 
-def _read_calamine(path: Path, kind: str) -> list[Sheet]:
+def _read_calamine(path: Path, kind: str, formula_parts: frozenset[str] = frozenset()) -> list[Sheet]:
     import python_calamine as pc
 
     try:
@@ -199,9 +199,9 @@ def _read_calamine(path: Path, kind: str) -> list[Sheet]:
         reason = "damaged or truncated" if not isinstance(exc, MemoryError) else "too large to read"
         raise RegistryError(f"{path.name}: the {_FORMAT_NAMES.get(kind, kind)} file is {reason} and cannot be read. "
                             f"{_SAVE_AS}") from None
-    if kind in ("xlsx", "xlsm"):
+    if kind in ("xlsx", "xlsm") and formula_parts:
         try:
-            missing = _formulas_without_value(path)
+            missing = _formulas_without_value(path, formula_parts)
         except Exception:  # the check is a courtesy; calamine already read the values
             missing = {}
         for sheet in sheets:
@@ -233,10 +233,11 @@ _CELL_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>[^<]+</(?:\w+:)?v>|<(?:\w+:)?is>")
 
 
-def _formulas_without_value(path: Path) -> dict[str, list[tuple[int, int]]]:
+def _formulas_without_value(path: Path, parts: frozenset[str] | None = None) -> dict[str, list[tuple[int, int]]]:
     """Sheet name -> (Excel row, 0-based column) of formula cells with no cached value (never recalculated).
 
-    Reads the sheet XML directly and only looks at cells when the sheet has a formula at all.
+    Reads the sheet XML directly and only looks at cells when the sheet has a formula at all. ``parts``:
+    the worksheet parts known to hold formulas (``safety.Scan.formula_parts``); others are not unpacked.
     """
     from defusedxml import ElementTree as ET
 
@@ -252,6 +253,8 @@ def _formulas_without_value(path: Path) -> dict[str, list[tuple[int, int]]]:
             if not target:
                 continue
             member = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+            if parts is not None and member not in parts:
+                continue
             try:
                 data = zf.read(member)
             except KeyError:

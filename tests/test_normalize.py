@@ -187,3 +187,38 @@ def test_parse_date_roundtrip(d):
     assert n.parse_date(d.strftime("%d/%m/%Y")) == d
     assert n.parse_date(f"ngày {d.day} tháng {d.month} năm {d.year}") == d
     assert n.parse_date((d - dt.date(1899, 12, 30)).days) == d
+
+
+# --------------------------------------------------------------------------- bulk fast path (issue 9)
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from ocop_analysis.layout import legacy_letters, legacy_to_unicode  # noqa: E402
+from ocop_analysis.normalize import clean_text, unchanged_by_clean_text  # noqa: E402
+
+# text built from the characters that matter: letters with and without marks (composed and not),
+# every kind of space and control, TCVN3 letters, the bulk check's own separator
+_PIECES = st.sampled_from(["Lai", "Vung", "Bánh", "tét", "e\u0301", "Đ", " ", "  ", "\t", "\n", "\u00a0", "\u200b",
+                           "\x00", "\x1c", "\x7f", "×", "¡", "B×nh", "\uffff", "", "3", "x"])
+_TEXTS = st.lists(st.one_of(st.text(alphabet="ab đ\u0301 \t×\uffff", max_size=6),
+                            st.lists(_PIECES, max_size=5).map("".join), st.none(), st.floats(allow_nan=True),
+                            st.integers()), max_size=30)
+
+
+@given(_TEXTS)
+def test_bulk_check_never_claims_a_text_that_clean_text_would_change(texts):
+    marked = unchanged_by_clean_text(texts, also=legacy_letters())
+    assert len(marked) == len(texts)
+    for t, ok in zip(texts, marked):
+        if ok:
+            assert clean_text(t) == t
+            assert legacy_to_unicode(t) == (t, None)
+
+
+def test_bulk_check_by_hand():
+    texts = ["Huyện Lai Vung", "Huyện  Lai Vung", " Lai Vung", "Lai Vung ", "Lai\tVung", "Lai\u00a0Vung",
+             "Bánh te\u0301t", "", None, 3.0, "Ninh B×nh", "Bánh tét", "A\uffffB", "Mắm\x00 cá"]
+    assert unchanged_by_clean_text(texts, also=legacy_letters()).tolist() == [
+        True, False, False, False, False, False, False, False, False, False, False, True, False, False]
+    # without the TCVN3 letters, "Ninh B×nh" is clean text
+    assert unchanged_by_clean_text(["Ninh B×nh"]).tolist() == [True]
