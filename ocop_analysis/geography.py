@@ -253,6 +253,10 @@ def districts(province: Any = reference.DEFAULT_PROVINCE) -> pd.DataFrame:
     >>> districts("ben-tre")["name"].head(2).tolist()
     ['Thành phố Bến Tre', 'Huyện Châu Thành']
     """
+    return _disk_cached("districts", province).copy()
+
+
+def _districts_uncached(province: Any) -> pd.DataFrame:
     slug = province_slug(province)
     if slug in normalize._curated_provinces():
         return reference.districts(slug)
@@ -883,10 +887,12 @@ def _district_coordinates(code: int) -> pd.DataFrame:
 def district_coordinates(province: Any = reference.DEFAULT_PROVINCE) -> pd.DataFrame:
     """Centroids of the old districts of a province: province, code, name, lat, lon, coord_source.
 
+    Kept in the kit's cache folder after the first call (see :func:`_disk_cached`).
+
     >>> district_coordinates("dong-thap").set_index("code").loc[876, "name"]
     'Huyện Lai Vung'
     """
-    return _district_coordinates(province_code(province)).copy()
+    return _disk_cached("district_coordinates", province).copy()
 
 
 @cache
@@ -933,3 +939,73 @@ def commune_coordinates(province: Any = reference.DEFAULT_PROVINCE, structure: s
     if structure == "legacy":
         return _commune_coordinates(province_code(province), "legacy").copy()
     raise ValueError("structure must be 'current' or 'legacy'")
+
+
+# --------------------------------------------------------------------------- on-disk cache
+
+# The library's data is read with one SQL query over the whole country (and importing the library
+# alone takes ~0.7 s), so every fresh process that draws a map paid ~1 s for 12 districts. The two
+# results charts need, district_coordinates(province) and districts(province), are therefore kept
+# as Parquet in the kit's cache folder (cache.cache_dir(), safe to delete; never inside the
+# repository), keyed by the function, the argument as given, the library's version and the kit's
+# version + code fingerprint (cache.kit_version()): a new library or a changed kit is never served
+# an old table. An entry that cannot be read is recomputed and rewritten; a result that cannot be
+# stored is simply not cached. Same values and dtypes as computing it (tests/test_geography_cache.py).
+
+_DISK_TABLES = {
+    "district_coordinates": lambda province: _district_coordinates(province_code(province)),
+    "districts": lambda province: _districts_uncached(province),
+}
+
+
+def _library_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DATA_SOURCE)
+    except PackageNotFoundError:  # pragma: no cover - the library is a dependency
+        return "unknown"
+
+
+def _disk_path(kind: str, province: Any):
+    """Where ``kind(province)`` is cached, or None when it cannot be (unkeyable argument, folder unusable)."""
+    import hashlib
+    from pathlib import Path
+
+    from . import cache as kit_cache
+
+    if not isinstance(province, (str, int, np.integer)) or isinstance(province, bool):
+        return None
+    if not kit_cache.usable([]):
+        return None
+    key = json.dumps([kind, type(province).__name__, str(province), _library_version(), kit_cache.kit_version()])
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return Path(kit_cache.cache_dir()) / "geography" / f"{kind}-{digest}.parquet"
+
+
+@cache
+def _disk_cached(kind: str, province: Any) -> pd.DataFrame:
+    """``_DISK_TABLES[kind](province)``, read from / written to the cache folder (once per process)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = _disk_path(kind, province)
+    if path is not None and path.is_file():
+        try:
+            return pd.read_parquet(path)
+        except Exception:  # noqa: BLE001 — a damaged entry is a miss; rebuilt below
+            path.unlink(missing_ok=True)
+    frame = _DISK_TABLES[kind](province)
+    if path is not None:
+        tmp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=path.parent)
+            os.close(fd)
+            frame.to_parquet(tmp, engine="pyarrow", index=True)
+            os.replace(tmp, path)
+        except Exception:  # noqa: BLE001 — not cached is never an error
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+    return frame

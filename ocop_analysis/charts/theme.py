@@ -11,7 +11,9 @@
 - ``label(key, lang)`` is the one label table for axis titles and legends.
 - ``number_formatter``/``percent_formatter``/``vnd_formatter`` write axis ticks as
   Vietnamese reports do (1.234; 12%; 8,0 tỷ đồng) via :mod:`ocop_analysis.fmt`.
-- ``save(fig, name)`` writes ``reports/figures/<name>.png`` and ``.svg``.
+- ``save(fig, name)`` writes ``reports/figures/<name>.png`` and ``.svg``. In a Jupyter kernel
+  with the inline backend the figure is then shown from the PNG just written (at its resolution,
+  displayed at the figure's size) instead of being rendered a third time, unless it changed since.
 
 The font is DejaVu Sans (ships with matplotlib; has every Vietnamese letter and ★).
 
@@ -21,11 +23,12 @@ The font is DejaVu Sans (ships with matplotlib; has every Vietnamese letter and 
 """
 from __future__ import annotations
 
+import sys
+from base64 import b64encode
 from pathlib import Path
 from typing import Iterable
 
 import matplotlib as mpl
-import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
 from .. import fmt, paths
@@ -159,10 +162,43 @@ def vnd_formatter(lang: str = "vi", decimals: int | None = None) -> FuncFormatte
 
 # ---- theme -----------------------------------------------------------------------------------
 
+# seaborn 0.13's axes_style("whitegrid") and plotting_context(): written out here so that charts do
+# not import seaborn (and through it ipywidgets) in every notebook kernel just to read two dicts.
+# tests/test_charts_theme.py checks they equal seaborn's.
+_WHITEGRID = {
+    "axes.axisbelow": True, "axes.edgecolor": ".8", "axes.facecolor": "white", "axes.grid": True,
+    "axes.labelcolor": ".15", "axes.spines.bottom": True, "axes.spines.left": True, "axes.spines.right": True,
+    "axes.spines.top": True, "figure.facecolor": "white", "font.family": ["sans-serif"],
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "grid.color": ".8", "grid.linestyle": "-", "image.cmap": "rocket", "lines.solid_capstyle": "round",
+    "patch.edgecolor": "w", "patch.force_edgecolor": True, "text.color": ".15", "xtick.bottom": False,
+    "xtick.color": ".15", "xtick.direction": "out", "xtick.top": False, "ytick.color": ".15",
+    "ytick.direction": "out", "ytick.left": False, "ytick.right": False,
+}
+_CONTEXT_FONTS = {"font.size": 12, "axes.labelsize": 12, "axes.titlesize": 12, "xtick.labelsize": 11,
+                  "ytick.labelsize": 11, "legend.fontsize": 11, "legend.title_fontsize": 12}
+_CONTEXT_BASE = {
+    "axes.linewidth": 1.25, "grid.linewidth": 1, "lines.linewidth": 1.5, "lines.markersize": 6,
+    "patch.linewidth": 1, "xtick.major.width": 1.25, "ytick.major.width": 1.25, "xtick.minor.width": 1,
+    "ytick.minor.width": 1, "xtick.major.size": 6, "ytick.major.size": 6, "xtick.minor.size": 4,
+    "ytick.minor.size": 4, **_CONTEXT_FONTS,
+}
+_CONTEXT_SCALE = {"paper": .8, "notebook": 1, "talk": 1.5, "poster": 2}
+
+
+def _plotting_context(context: str, font_scale: float) -> dict:
+    """seaborn.plotting_context(context, font_scale) for a named context."""
+    if context not in _CONTEXT_SCALE:
+        raise ValueError(f"context must be in {', '.join(_CONTEXT_SCALE)}")
+    scaled = {k: v * _CONTEXT_SCALE[context] for k, v in _CONTEXT_BASE.items()}
+    scaled.update({k: scaled[k] * font_scale for k in _CONTEXT_FONTS})
+    return scaled
+
+
 def _rc(context: str, font_scale: float, rc: dict | None) -> dict:
     params = {}
-    params.update(sns.axes_style("whitegrid"))
-    params.update(sns.plotting_context(context, font_scale=font_scale))
+    params.update({k: list(v) if isinstance(v, list) else v for k, v in _WHITEGRID.items()})
+    params.update(_plotting_context(context, font_scale))
     params.update({
         "font.family": "sans-serif",
         "font.sans-serif": [FONT_FAMILY],
@@ -227,6 +263,7 @@ def save(fig, name: str, *, formats: Iterable[str] = ("png", "svg"), dpi: int = 
     folder = Path(out_dir) if out_dir is not None else paths.FIGURES_DIR
     folder.mkdir(parents=True, exist_ok=True)
     written = []
+    png = None
     for ext in formats:
         ext = ext.lower().lstrip(".")
         path = folder / f"{stem}.{ext}"
@@ -234,4 +271,73 @@ def save(fig, name: str, *, formats: Iterable[str] = ("png", "svg"), dpi: int = 
         metadata = {"Date": None} if ext in ("svg", "pdf") else ({"Software": None} if ext == "png" else None)
         fig.savefig(path, format=ext, dpi=dpi, bbox_inches="tight", metadata=metadata)
         written.append(path)
+        if ext == "png":
+            png = path
+    if png is not None:
+        _show_from_saved(fig, png, dpi)
     return written
+
+
+# ---- showing a saved figure without rendering it again ------------------------------------------
+#
+# In a notebook the inline backend renders every open figure to PNG at the end of the cell: after
+# save() that is a third rendering of the same chart (PNG 200 dpi, SVG, PNG 100 dpi). save() keeps
+# the PNG it just wrote on the figure and marks the figure not stale; the kernel's PNG formatter for
+# figures is wrapped once so that a figure unchanged since save() is shown from those bytes, with
+# width/height halved like IPython's "retina" format (same size on screen, sharper). Any change to
+# the figure after save() makes it stale again (matplotlib propagates it from every artist) and it
+# is rendered as before.
+
+_SAVED_ATTR = "_ocop_saved_png"
+
+
+def _inline_shell():
+    """The running IPython kernel's shell when the inline backend is in use, else None."""
+    if "IPython" not in sys.modules or "inline" not in str(mpl.get_backend()).lower():
+        return None
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return None
+    shell = get_ipython()
+    return shell if shell is not None and hasattr(shell, "display_formatter") else None
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR chunk."""
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def _saved_png_printer(render):
+    def printer(fig):
+        saved = getattr(fig, _SAVED_ATTR, None)
+        if saved is None or fig.stale:
+            return render(fig)
+        data, meta = saved
+        return b64encode(data).decode("ascii"), dict(meta)
+
+    printer._ocop_wraps = render
+    return printer
+
+
+def _show_from_saved(fig, png: Path, dpi: float) -> bool:
+    """Let the inline backend show ``fig`` from ``png`` (written just now at ``dpi``); True if set up."""
+    shell = _inline_shell()
+    if shell is None:
+        return False
+    from matplotlib.figure import Figure
+
+    formatter = shell.display_formatter.formatters.get("image/png")
+    try:
+        render = formatter.lookup_by_type(Figure)
+    except (KeyError, AttributeError):  # figures are not shown as PNG in this kernel
+        return False
+    if not hasattr(render, "_ocop_wraps"):
+        formatter.for_type(Figure, _saved_png_printer(render))
+    data = png.read_bytes()
+    width, height = _png_size(data)
+    scale = fig.dpi / dpi
+    meta = {} if abs(scale - 1) < 1e-9 else {"width": round(width * scale), "height": round(height * scale)}
+    setattr(fig, _SAVED_ATTR, (data, meta))
+    fig.stale = False
+    return True
