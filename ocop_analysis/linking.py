@@ -217,7 +217,7 @@ def _fold_ids(series: pd.Series, func) -> tuple[np.ndarray, list[str]]:
 def _argsort_strings(texts: list[str]) -> np.ndarray:
     """Positions of ``texts`` in code-point order (Arrow's sort in C; Python's for text Arrow refuses)."""
     try:
-        return pc.sort_indices(pa.array(texts, type=pa.large_string())).to_numpy()
+        return pc.sort_indices(pa.array(texts, type=pa.string())).to_numpy()
     except (pa.ArrowException, UnicodeError):
         return np.asarray(sorted(range(len(texts)), key=texts.__getitem__), dtype=np.int64)
 
@@ -301,7 +301,7 @@ def _distinct_pairs(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, 
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     values, second_id = np.unique(second, return_inverse=True)
     width = len(values)
-    pairs = np.unique(first.astype(np.int64) * width + second_id.reshape(-1))
+    pairs = _unique(first.astype(np.int64) * width + second_id.reshape(-1))
     return pairs // width, values[pairs % width]
 
 
@@ -413,11 +413,11 @@ def _tokenize_arrow(texts: list[str]):
     rank = np.empty(len(encoded.dictionary), dtype=np.int64)
     rank[pc.sort_indices(encoded.dictionary).to_numpy()] = np.arange(len(rank))
     word = rank[encoded.indices.to_numpy(zero_copy_only=False)]  # ids in code-point order of the words
-    order = np.lexsort((word, owner))
+    order = np.argsort(owner * len(rank) + word, kind="stable")
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner, minlength=len(texts)), out=offsets[1:])
     lists = pa.LargeListArray.from_arrays(pa.array(offsets), flat.take(pa.array(order)))
-    sorted_words = pc.binary_join(lists, " ").to_numpy(zero_copy_only=False).astype(object)
+    sorted_words = pc.binary_join(lists, pa.scalar(" ", pa.large_string())).to_numpy(zero_copy_only=False).astype(object)
     return (sorted_words, *_word_sets(owner, word, len(texts)))
 
 
@@ -432,9 +432,21 @@ def _tokenize_python(texts: list[str]):
 
 def _word_sets(owner: np.ndarray, word: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     width = int(word.max()) + 1 if len(word) else 1
-    pairs = np.unique(owner * width + word)
+    pairs = _unique(owner * width + word)
     ptr = np.searchsorted(pairs // width, np.arange(n + 1))
     return ptr, pairs % width
+
+
+def _unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (by sorting: numpy's hash-based ``unique`` is slower on int64)."""
+    values = np.sort(values)
+    return values[_group_starts(values)]
+
+
+def _first_of_each(values: np.ndarray) -> np.ndarray:
+    """Positions of the first occurrence of each distinct value, in position order."""
+    order = np.argsort(values, kind="stable")
+    return np.sort(order[_group_starts(values[order])])
 
 
 def _group_starts(*columns: np.ndarray) -> np.ndarray:
@@ -461,8 +473,9 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def _cdist(queries: list[str], choices: list[str], cutoff: float) -> np.ndarray:
-    """``ratio`` of every query against every choice (in C), 0 below ``cutoff``."""
-    return process.cdist(queries, choices, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.float64, workers=1)
+    """Whether ``ratio`` of each query with each choice reaches ``cutoff`` (matrix; computed in C)."""
+    return process.cdist(queries, choices, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.uint8,
+                         workers=1) > 0
 
 
 def _cpdist(queries: list[str], choices: list[str], cutoff: float | None) -> np.ndarray:
@@ -492,7 +505,7 @@ def _blocks(keys: _Keys) -> tuple[np.ndarray, np.ndarray, int]:
     size = np.bincount(block)
     keep = size[block] >= 2
     block, key = block[keep], key[keep]
-    order = np.lexsort((key, block))
+    order = np.argsort(block * n_keys + key, kind="stable")
     return block[order], key[order], n_entity
 
 
@@ -513,22 +526,23 @@ def _scored_pairs(keys: _Keys, prod: _Texts, block: np.ndarray, member: np.ndarr
     i, j = np.repeat(pos, count), _ranges(pos + 1, count)
     a, b, blk = member[i], member[j], block[i]
     ok = _admissible(keys, a, b, blk, n_entity)
-    a, b, blk = a[ok], b[ok], blk[ok]
-    score = prod.scores(keys.product[a], keys.product[b], POSSIBLE_SCORE)
-    found = [(blk, a, b, score)]
+    found = [(blk[ok], a[ok], b[ok])]
     for start, size in zip(starts[~small].tolist(), sizes[~small].tolist()):
         found.append(_matrix_pairs(prod, block[start], member[start:start + size], keys.product))
-    blk, a, b, score = (np.concatenate(parts) for parts in zip(*found))
-    close = score > 0
-    blk, a, b, score = blk[close], a[close], b[close], score[close]
+    blk, a, b = (np.concatenate(parts) for parts in zip(*found))
     ok = _admissible(keys, a, b, blk, n_entity)
-    return blk[ok], a[ok], b[ok], score[ok]
+    blk, a, b = blk[ok], a[ok], b[ok]
+    score = prod.scores(keys.product[a], keys.product[b], POSSIBLE_SCORE)
+    close = score > 0
+    return blk[close], a[close], b[close], score[close]
 
 
 def _matrix_pairs(prod: _Texts, block: int, members: np.ndarray, product: np.ndarray):
-    """Pairs of one large block scoring ``POSSIBLE_SCORE`` or more, by ``rapidfuzz.process.cdist`` on
-    chunks of names sorted by length: each pair once (upper triangle), and chunks whose lengths
-    cannot reach the score are skipped (ratio <= 200 * shorter / (shorter + longer))."""
+    """Pairs of one large block scoring ``POSSIBLE_SCORE`` or more, by ``rapidfuzz.process.cdist``.
+
+    The names are sorted by length and compared a chunk at a time with the names after them whose
+    length can still reach the score (ratio <= 200 * shorter / (shorter + longer)): each pair once,
+    and most pairs of very different lengths never reach rapidfuzz."""
     texts = prod.sorted_words[product[members]]
     lengths = prod.lengths[product[members]]
     order = np.argsort(lengths, kind="stable")
@@ -536,20 +550,14 @@ def _matrix_pairs(prod: _Texts, block: int, members: np.ndarray, product: np.nda
     n, found = len(members), []
     for i0 in range(0, n, _CHUNK):
         i1 = min(i0 + _CHUNK, n)
-        longest = lengths[i1 - 1]
-        for j0 in range(i0, n, _CHUNK):
-            if (200 - POSSIBLE_SCORE) * longest < POSSIBLE_SCORE * lengths[j0]:
-                break
-            j1 = min(j0 + _CHUNK, n)
-            score = _cdist(texts[i0:i1], texts[j0:j1], POSSIBLE_SCORE)
-            if j0 == i0:
-                score = np.triu(score, 1)
-            r, c = np.nonzero(score)
-            found.append((members[i0 + r], members[j0 + c], score[r, c]))
-    if not found:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    x, y, score = (np.concatenate(parts) for parts in zip(*found))
-    return np.full(len(x), block, dtype=np.int64), np.minimum(x, y), np.maximum(x, y), score
+        # longer names whose length can still reach the score: P * longer <= (200 - P) * shorter
+        j1 = int(np.searchsorted(lengths, (200 - POSSIBLE_SCORE) * lengths[i1 - 1] / POSSIBLE_SCORE, "right"))
+        close = _cdist(texts[i0:i1], texts[i0:j1], POSSIBLE_SCORE)
+        r, c = np.nonzero(close)
+        later = c > r  # each pair once: the upper triangle
+        found.append((members[i0 + r[later]], members[i0 + c[later]]))
+    x, y = (np.concatenate(parts) for parts in zip(*found))
+    return np.full(len(x), block, dtype=np.int64), np.minimum(x, y), np.maximum(x, y)
 
 
 def _subset_pairs(keys: _Keys, prod: _Texts, block: np.ndarray, member: np.ndarray, n_entity: int):
@@ -558,17 +566,25 @@ def _subset_pairs(keys: _Keys, prod: _Texts, block: np.ndarray, member: np.ndarr
     Only names sharing the block and the smaller name's rarest word (in that block) are checked."""
     text = keys.product[member]
     count = prod.count[text]
+    if count.sum() == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     entry = np.repeat(np.arange(len(member), dtype=np.int64), count)
     word = prod.words[_ranges(prod.ptr[text], count)]
     place = block[entry].astype(np.int64) * prod.width + word
-    _, inverse, freq = np.unique(place, return_inverse=True, return_counts=True)
-    order = np.lexsort((word, freq[inverse.reshape(-1)], entry))
-    rarest = order[_group_starts(entry[order])]
-    rarest = rarest[count[entry[rarest]] >= 2]
     postings = np.argsort(place, kind="stable")
-    lo = np.searchsorted(place[postings], place[rarest], "left")
-    hi = np.searchsorted(place[postings], place[rarest], "right")
-    i = np.repeat(entry[rarest], hi - lo)
+    sorted_place = place[postings]
+    sizes = np.diff(np.r_[np.flatnonzero(_group_starts(sorted_place)), len(place)])
+    freq = np.empty(len(place), dtype=np.int64)
+    freq[postings] = np.repeat(sizes, sizes)  # how many names of the block have the word
+    # each name's rarest word in its block (ties: the smaller word id); entries are grouped by name
+    rare = np.zeros(len(member), dtype=np.int64)
+    has_words = count > 0
+    rare[has_words] = np.minimum.reduceat(freq * prod.width + word, (np.cumsum(count) - count)[has_words])
+    two = np.flatnonzero(count >= 2)
+    rare_place = block[two].astype(np.int64) * prod.width + rare[two] % prod.width
+    lo = np.searchsorted(sorted_place, rare_place, "left")
+    hi = np.searchsorted(sorted_place, rare_place, "right")
+    i = np.repeat(two, hi - lo)
     j = entry[postings[_ranges(lo, hi - lo)]]
     bigger = count[j] > count[i]
     i, j = i[bigger], j[bigger]
@@ -598,14 +614,15 @@ def _fuzzy_pairs(keys: _Keys):
         sub = np.logical_or.reduceat(sub, start)
         blk, a, b = blk[start], a[start], b[start]
     cross = np.flatnonzero(blk >= n_entity)  # one judgement per pair, in the first block that holds it
-    first = cross[np.sort(np.unique(a[cross] * len(keys.names) + b[cross], return_index=True)[1])]
+    first = cross[_first_of_each(a[cross] * len(keys.names) + b[cross])]
     keep = np.r_[np.flatnonzero(blk < n_entity), first]
     blk, a, b, score, sub = blk[keep], a[keep], b[keep], score[keep], sub[keep]
 
     unknown = np.isnan(score)  # word-subset pairs below the score cut-off: their score is still shown
     score[unknown] = prod.scores(keys.product[a[unknown]], keys.product[b[unknown]])
     possible = (score >= POSSIBLE_SCORE) | sub
-    link = (score >= LINK_SCORE) & ~prod.numbers_differ(keys.product[a], keys.product[b])
+    link = score >= LINK_SCORE
+    link[link] = ~prod.numbers_differ(keys.product[a[link]], keys.product[b[link]])
     cross = blk >= n_entity
     if cross.any():
         involved = np.union1d(keys.entity[a[cross]], keys.entity[b[cross]])
@@ -614,7 +631,9 @@ def _fuzzy_pairs(keys: _Keys):
         rb = np.searchsorted(involved, keys.entity[b[cross]])
         rest_score = rests.scores(ra, rb)
         possible[cross] &= (rest_score >= POSSIBLE_SCORE) | rests.subset(ra, rb)
-        link[cross] &= (rest_score >= LINK_SCORE) & ~rests.numbers_differ(ra, rb)
+        rest_link = link[cross] & (rest_score >= LINK_SCORE)
+        rest_link[rest_link] = ~rests.numbers_differ(ra[rest_link], rb[rest_link])
+        link[cross] = rest_link
         score[cross] = np.minimum(score[cross], rest_score)
     return a[possible], b[possible], link[possible], score[possible]
 
@@ -650,7 +669,7 @@ def _cluster_ids(keys: _Keys, comp: np.ndarray) -> np.ndarray:
     """The id of each key's product: its one registry code, else from the anchor's key."""
     n = len(comp)
     first_year = np.where(np.isnan(keys.first_year), np.inf, keys.first_year)
-    order = np.lexsort((np.arange(n), first_year, comp))
+    order = np.lexsort((first_year, comp))  # stable: ties by key, i.e. by name
     start = _group_starts(comp[order])
     roots, anchors = comp[order][start], order[start]
     ids = np.empty(len(roots), dtype=object)
