@@ -283,16 +283,16 @@ class _Keys:
         year = np.where(np.isnan(self.year[rows]), -np.inf, self.year[rows])
         rows = rows[np.lexsort((rows, year, self.row_key[rows]))]
         last = rows[_group_starts(self.row_key[rows][::-1])[::-1]]
-        df = self.df
-        cols = {"entity_name": _column(df, "entity_name").iloc[last].astype("string"),
-                "product_name": _column(df, "product_name").iloc[last].astype("string"),
-                "file": _column(df, "source_file").iloc[last].astype("string"),
-                "sheet": _column(df, "source_sheet").iloc[last].astype("string"),
-                "row": pd.to_numeric(_column(df, "source_row"), errors="coerce").astype("Int64").iloc[last]}
-        frame = pd.DataFrame({c: s.to_numpy(dtype=object) for c, s in cols.items()}).astype(object)
-        frame = frame.where(frame.notna(), None)
-        frame["first_year"] = [None if np.isnan(y) else int(y) for y in self.first_year[self.row_key[last]]]
-        return dict(zip(self.row_key[last].tolist(), frame.to_dict("records")))
+        values = {name: _column(self.df, column).iloc[last]
+                  for name, column in (("entity_name", "entity_name"), ("product_name", "product_name"),
+                                       ("file", "source_file"), ("sheet", "source_sheet"))}
+        values = {name: [None if is_blank_cell else str(v) for v, is_blank_cell in
+                         zip(col.astype(object).tolist(), col.isna().tolist())] for name, col in values.items()}
+        rows_shown = pd.to_numeric(_column(self.df, "source_row").iloc[last], errors="coerce").astype("Int64")
+        values["row"] = [None if pd.isna(r) else int(r) for r in rows_shown.astype(object).tolist()]
+        values["first_year"] = [None if np.isnan(y) else int(y) for y in self.first_year[self.row_key[last]].tolist()]
+        records = [dict(zip(values, cells)) for cells in zip(*values.values())]
+        return dict(zip(self.row_key[last].tolist(), records))
 
 
 def _distinct_pairs(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -350,6 +350,19 @@ def _entity_rest(ekey: str) -> str:
     return ekey[found.end():] if found else ekey
 
 
+def _entity_rests(ekeys: list[str]) -> list[str]:
+    """``_entity_rest`` of each entity key: one vectorised ``starts_with`` per prefix, longest first."""
+    try:
+        column = pa.array(ekeys, type=pa.string())
+    except (pa.ArrowException, UnicodeError):
+        return [_entity_rest(e) for e in ekeys]
+    cut = np.zeros(len(ekeys), dtype=np.int64)
+    for prefix in _folded_prefixes():
+        hit = pc.starts_with(column, prefix + " ").to_numpy(zero_copy_only=False) & (cut == 0)
+        cut[hit] = len(prefix) + 1
+    return [e[c:] if c else e for e, c in zip(ekeys, cut.tolist())]
+
+
 # --------------------------------------------------------------------------- word tables
 
 class _Texts:
@@ -389,7 +402,7 @@ class _Texts:
     def numbers_differ(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The numbers written in the names differ ("200g" / "500g", "ST25" / "ST24")."""
         signatures: dict[tuple, int] = {}
-        texts = np.union1d(a, b)
+        texts = _unique(np.concatenate([a, b]))
         ids = np.array([signatures.setdefault(tuple(_NUMBER.findall(self.texts[i])), len(signatures))
                         for i in texts.tolist()], dtype=np.int64)
         return ids[np.searchsorted(texts, a)] != ids[np.searchsorted(texts, b)]
@@ -524,12 +537,9 @@ def _scored_pairs(keys: _Keys, prod: _Texts, block: np.ndarray, member: np.ndarr
     pos = _ranges(starts[small], sizes[small])
     count = np.repeat(starts[small] + sizes[small], sizes[small]) - pos - 1  # partners after each name
     i, j = np.repeat(pos, count), _ranges(pos + 1, count)
-    a, b, blk = member[i], member[j], block[i]
-    ok = _admissible(keys, a, b, blk, n_entity)
-    found = [(blk[ok], a[ok], b[ok])]
-    for start, size in zip(starts[~small].tolist(), sizes[~small].tolist()):
-        found.append(_matrix_pairs(prod, block[start], member[start:start + size], keys.product))
-    blk, a, b = (np.concatenate(parts) for parts in zip(*found))
+    large_i, large_j = _matrix_pairs(prod, block, member, keys.product, starts[~small], sizes[~small])
+    i, j = np.concatenate([i, large_i]), np.concatenate([j, large_j])
+    blk, a, b = block[i], np.minimum(member[i], member[j]), np.maximum(member[i], member[j])
     ok = _admissible(keys, a, b, blk, n_entity)
     blk, a, b = blk[ok], a[ok], b[ok]
     score = prod.scores(keys.product[a], keys.product[b], POSSIBLE_SCORE)
@@ -537,27 +547,39 @@ def _scored_pairs(keys: _Keys, prod: _Texts, block: np.ndarray, member: np.ndarr
     return blk[close], a[close], b[close], score[close]
 
 
-def _matrix_pairs(prod: _Texts, block: int, members: np.ndarray, product: np.ndarray):
-    """Pairs of one large block scoring ``POSSIBLE_SCORE`` or more, by ``rapidfuzz.process.cdist``.
+def _matrix_pairs(prod: _Texts, block: np.ndarray, member: np.ndarray, product: np.ndarray,
+                  starts: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (i, j) of the pairs of the large blocks scoring ``POSSIBLE_SCORE`` or more, by
+    ``rapidfuzz.process.cdist`` (in C).
 
-    The names are sorted by length and compared a chunk at a time with the names after them whose
-    length can still reach the score (ratio <= 200 * shorter / (shorter + longer)): each pair once,
-    and most pairs of very different lengths never reach rapidfuzz."""
-    texts = prod.sorted_words[product[members]]
-    lengths = prod.lengths[product[members]]
-    order = np.argsort(lengths, kind="stable")
-    members, lengths, texts = members[order], lengths[order], texts[order].tolist()
-    n, found = len(members), []
-    for i0 in range(0, n, _CHUNK):
-        i1 = min(i0 + _CHUNK, n)
-        # longer names whose length can still reach the score: P * longer <= (200 - P) * shorter
-        j1 = int(np.searchsorted(lengths, (200 - POSSIBLE_SCORE) * lengths[i1 - 1] / POSSIBLE_SCORE, "right"))
-        close = _cdist(texts[i0:i1], texts[i0:j1], POSSIBLE_SCORE)
-        r, c = np.nonzero(close)
-        later = c > r  # each pair once: the upper triangle
-        found.append((members[i0 + r[later]], members[i0 + c[later]]))
-    x, y = (np.concatenate(parts) for parts in zip(*found))
-    return np.full(len(x), block, dtype=np.int64), np.minimum(x, y), np.maximum(x, y)
+    Each block's names are sorted by length and compared a chunk at a time with the names after
+    them whose length can still reach the score (ratio <= 200 * shorter / (shorter + longer)):
+    each pair once, and pairs of very different lengths never reach rapidfuzz."""
+    pos = _ranges(starts, sizes)
+    if len(pos) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lengths = prod.lengths[product[member[pos]]]
+    span = int(lengths.max()) * 2 + 2
+    order = np.argsort(block[pos] * span + lengths, kind="stable")  # by block, then length
+    pos, lengths = pos[order], lengths[order]
+    texts = prod.sorted_words[product[member[pos]]].tolist()
+    place = block[pos] * span + lengths
+    offsets = np.cumsum(sizes) - sizes  # each block's names in pos
+    n_chunks = (sizes + _CHUNK - 1) // _CHUNK
+    nth = np.arange(int(n_chunks.sum())) - np.repeat(np.cumsum(n_chunks) - n_chunks, n_chunks)
+    chunk_start = np.repeat(offsets, n_chunks) + nth * _CHUNK
+    chunk_end = np.minimum(chunk_start + _CHUNK, np.repeat(offsets + sizes, n_chunks))
+    # longer names whose length can still reach the score: P * longer <= (200 - P) * shorter
+    reach = (200 - POSSIBLE_SCORE) * lengths[chunk_end - 1] // POSSIBLE_SCORE
+    band_end = np.searchsorted(place, place[chunk_end - 1] - lengths[chunk_end - 1] + reach, "right")
+    rows, cols = [], []
+    for i0, i1, j1 in zip(chunk_start.tolist(), chunk_end.tolist(), band_end.tolist()):
+        r, c = np.nonzero(_cdist(texts[i0:i1], texts[i0:j1], POSSIBLE_SCORE))
+        rows.append(r + i0)
+        cols.append(c + i0)
+    i, j = np.concatenate(rows), np.concatenate(cols)
+    later = j > i  # each pair once: the upper triangle
+    return pos[i[later]], pos[j[later]]
 
 
 def _subset_pairs(keys: _Keys, prod: _Texts, block: np.ndarray, member: np.ndarray, n_entity: int):
@@ -625,8 +647,8 @@ def _fuzzy_pairs(keys: _Keys):
     link[link] = ~prod.numbers_differ(keys.product[a[link]], keys.product[b[link]])
     cross = blk >= n_entity
     if cross.any():
-        involved = np.union1d(keys.entity[a[cross]], keys.entity[b[cross]])
-        rests = _Texts([_entity_rest(keys.entities[e]) for e in involved.tolist()])
+        involved = _unique(np.concatenate([keys.entity[a[cross]], keys.entity[b[cross]]]))
+        rests = _Texts(_entity_rests([keys.entities[e] for e in involved.tolist()]))
         ra = np.searchsorted(involved, keys.entity[a[cross]])
         rb = np.searchsorted(involved, keys.entity[b[cross]])
         rest_score = rests.scores(ra, rb)
