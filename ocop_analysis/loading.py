@@ -24,7 +24,7 @@ from . import linking, reference, schema
 from .corrections import apply_corrections, load_corrections
 from .errors import RegistryError
 from .layout import INPUT_COLUMNS, detect_layout, legacy_letters, legacy_to_unicode
-from .normalize import (clean_text, entity_type, fold, is_blank, is_failed_result, map_unique, parse_date,
+from .normalize import (clean_text, entity_type, entity_types, fold, is_blank, is_failed_result, map_unique, parse_date,
                         parse_decision, parse_kind, parse_score, parse_stars, resolve_district, resolve_group,
                         taxonomy_for_year, unchanged_by_clean_text)
 from .paths import DATA_DIR
@@ -402,7 +402,9 @@ def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
                         f"a group.")
 
     # --- the rest
-    out["entity_type"] = map_unique(out["entity_name"], lambda e: None if e is None else entity_type(e))
+    codes, uniques = pd.factorize(out["entity_name"].astype(object), use_na_sentinel=True)
+    types = np.array([*entity_types(list(uniques)), None], dtype=object)
+    out["entity_type"] = pd.Series(types[codes], index=out.index, dtype=object)
     has_five = "five_star_candidate" in raw.columns
     five = map_unique(_col(raw, "five_star_candidate"), _truthy)
     out["five_star_candidate"] = five if has_five else None

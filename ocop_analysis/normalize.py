@@ -145,10 +145,49 @@ def fold(value: Any) -> str:
     if text is None:
         return ""
     text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    stripped = unicodedata.normalize("NFD", text).translate(_DROP_MARKS)
     stripped = _PUNCT.sub(" ", stripped.casefold())
     return _WS.sub(" ", stripped).strip()
+
+
+_FOLD_SEP = "\U0002a6d6"  # a CJK ideograph: a word character that NFD, casefold and the mark table keep
+
+
+def fold_many(values) -> list[str]:
+    """``[fold(v) for v in values]``, with the already-clean texts folded together as one joined string.
+
+    Every step of :func:`fold` after :func:`clean_text` works character by character (NFD cannot reorder
+    across a separator that is a starter; whitespace runs cannot cross a word character), so folding
+    the joined text and splitting it gives each text's fold. Texts clean_text would change, and non-text
+    values, are folded one by one.
+    """
+    values = list(values)
+    out: list = [None] * len(values)
+    sure = np.flatnonzero(unchanged_by_clean_text(values)).tolist()
+    texts = [values[i] for i in sure]
+    joined = _FOLD_SEP.join(texts)
+    if texts and joined.count(_FOLD_SEP) == len(texts) - 1:
+        joined = joined.replace("đ", "d").replace("Đ", "D")
+        joined = unicodedata.normalize("NFD", joined).translate(_DROP_MARKS).casefold()
+        joined = _WS.sub(" ", _PUNCT.sub(" ", joined))
+        for i, part in zip(sure, joined.split(_FOLD_SEP)):
+            out[i] = part.strip()
+    for i, value in enumerate(values):
+        if out[i] is None:
+            out[i] = fold(value)
+    return out
+
+
+class _NonspacingMarks(dict):
+    """``str.translate`` table deleting every nonspacing mark (category Mn), filled as characters are met."""
+
+    def __missing__(self, codepoint: int):
+        value = None if unicodedata.category(chr(codepoint)) == "Mn" else codepoint
+        self[codepoint] = value
+        return value
+
+
+_DROP_MARKS = _NonspacingMarks()
 
 
 # --------------------------------------------------------------------------- districts
@@ -531,17 +570,47 @@ def _entity_prefixes() -> list[tuple[str, str, str]]:
 
 
 @cache
+def _prefix_index() -> tuple[dict[str, tuple[str, str]], int]:
+    """Folded prefix -> (entity type, canonical spelling), and the most words a prefix has."""
+    index: dict[str, tuple[str, str]] = {}
+    for prefix, etype, canonical in _entity_prefixes():  # longest first: a repeated prefix keeps its first row
+        index.setdefault(prefix, (etype, canonical))
+    return index, max((len(p.split(" ")) for p in index), default=0)
+
+
+def _entity_prefix(key: str) -> tuple[str, tuple[str, str]] | None:
+    """The longest prefix of the entity types table that is a whole-word prefix of the folded ``key``.
+
+    Prefixes are folded (words joined by one space), so the longest whole-word match is the one with
+    the most words: a dictionary lookup per word count instead of a startswith per prefix.
+    """
+    index, most = _prefix_index()
+    words = key.split(" ", most)
+    for n in range(min(most, len(words)), 0, -1):
+        prefix = " ".join(words[:n])
+        if prefix in index:
+            return prefix, index[prefix]
+    return None
+
+
+@cache
 def entity_type(name: Any) -> str:
     """company | cooperative | cooperative_group | household | other, from the name's prefix.
 
     >>> entity_type("HTX Nông nghiệp Mỹ Xương"), entity_type("Cty TNHH Ecolotus")
     ('cooperative', 'company')
     """
-    key = fold(name)
-    for prefix, etype, _ in _entity_prefixes():
-        if key == prefix or key.startswith(prefix + " "):
-            return etype
-    return "other"
+    found = _entity_prefix(fold(name))
+    return found[1][0] if found else "other"
+
+
+def entity_types(values) -> list[str]:
+    """``[entity_type(v) for v in values]`` over :func:`fold_many`."""
+    out = []
+    for key in fold_many(values):
+        found = _entity_prefix(key)
+        out.append(found[1][0] if found else "other")
+    return out
 
 
 @cache
@@ -549,10 +618,11 @@ def entity_key(name: Any) -> str:
     """Identity key of an entity: folded, with the type prefix in one canonical spelling,
     so "HTX Mỹ Xương", "Hợp tác xã Mỹ Xương" and "hop tac xa  my xuong" give one key."""
     key = fold(name)
-    for prefix, _, canonical in _entity_prefixes():
-        if key == prefix or key.startswith(prefix + " "):
-            return f"{fold(canonical)} {key[len(prefix):].strip()}".strip()
-    return key
+    found = _entity_prefix(key)
+    if found is None:
+        return key
+    prefix, (_, canonical) = found
+    return f"{fold(canonical)} {key[len(prefix):].strip()}".strip()
 
 
 def product_key(entity_name: Any, product_name: Any) -> str:

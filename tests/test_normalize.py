@@ -194,7 +194,7 @@ def test_parse_date_roundtrip(d):
 from hypothesis import given, strategies as st  # noqa: E402
 
 from ocop_analysis.layout import legacy_letters, legacy_to_unicode  # noqa: E402
-from ocop_analysis.normalize import clean_text, unchanged_by_clean_text  # noqa: E402
+from ocop_analysis.normalize import clean_text, fold, unchanged_by_clean_text  # noqa: E402
 
 # text built from the characters that matter: letters with and without marks (composed and not),
 # every kind of space and control, TCVN3 letters, the bulk check's own separator
@@ -222,3 +222,52 @@ def test_bulk_check_by_hand():
         True, False, False, False, False, False, False, False, False, False, False, True, False, False]
     # without the TCVN3 letters, "Ninh B×nh" is clean text
     assert unchanged_by_clean_text(["Ninh B×nh"]).tolist() == [True]
+
+
+def _entity_prefix_by_scanning(key):
+    """The rule written out plainly: the longest table prefix equal to the key or followed by a space."""
+    from ocop_analysis.normalize import _entity_prefixes
+    for prefix, etype, canonical in _entity_prefixes():
+        if key == prefix or key.startswith(prefix + " "):
+            return prefix, (etype, canonical)
+    return None
+
+
+_PREFIX_WORDS = st.sampled_from(["cong", "ty", "tnhh", "htx", "hop", "tac", "xa", "to", "ho", "kinh", "doanh",
+                                 "co", "so", "san", "xuat", "dntn", "ctcp", "mot", "thanh", "vien", "ba", "an", ""])
+
+
+@given(st.lists(_PREFIX_WORDS, max_size=7))
+def test_entity_prefix_lookup_equals_the_plain_rule(words):
+    from ocop_analysis.normalize import _entity_prefix, fold
+    key = fold(" ".join(words))
+    assert _entity_prefix(key) == _entity_prefix_by_scanning(key)
+
+
+def test_entity_prefix_lookup_on_every_table_prefix():
+    from ocop_analysis.normalize import _entity_prefix, _entity_prefixes
+    for prefix, _, _ in _entity_prefixes():
+        for key in (prefix, prefix + " my xuong", prefix + "x my xuong"):
+            assert _entity_prefix(key) == _entity_prefix_by_scanning(key), key
+
+
+def test_fold_drops_every_nonspacing_mark():
+    # Vietnamese marks, and marks from other scripts (category Mn), composed or not
+    assert fold("Mỹ Xương") == fold("My\u0303 Xu\u031bo\u031bng") == "my xuong"
+    assert fold("e\u0301\u0323\u0483\u05b0a") == "ea"       # U+0483 Cyrillic, U+05B0 Hebrew: Mn
+    # U+0903 (Devanagari visarga) is Mc: not dropped as a mark, then not a word character -> a space
+    assert fold("a\u0903b") == "a b"
+
+
+_NAMES = st.lists(st.one_of(st.lists(st.sampled_from(["Cty", "TNHH", "HTX", "Hợp", "tác", "xã", "Mỹ", "Xương", "Đặc",
+                                                      "sản", "ĐỒNG", "THÁP", " ", "  ", "-", "_", "(", ")", "3",
+                                                      "e\u0301", "\u00a0", "×", "\U0002a6d6", "Ǆ", "ß", ""]),
+                                      max_size=6).map(" ".join),
+                            st.text(max_size=8), st.none(), st.integers(), st.floats()), max_size=25)
+
+
+@given(_NAMES)
+def test_bulk_fold_and_entity_types_equal_the_one_by_one_versions(values):
+    from ocop_analysis.normalize import entity_type, entity_types, fold_many
+    assert fold_many(values) == [fold(v) for v in values]
+    assert entity_types(values) == [entity_type(v) for v in values]
