@@ -372,9 +372,9 @@ class _Texts:
     def __init__(self, texts: list[str]):
         self.texts = texts
         try:
-            self.sorted_words, self.ptr, self.words = _tokenize_arrow(texts)
+            self.sorted_words, self.first_word, self.ptr, self.words = _tokenize_arrow(texts)
         except (pa.ArrowException, UnicodeError):
-            self.sorted_words, self.ptr, self.words = _tokenize_python(texts)
+            self.sorted_words, self.first_word, self.ptr, self.words = _tokenize_python(texts)
         self.count = np.diff(self.ptr)
         self.lengths = np.fromiter(map(len, self.sorted_words), dtype=np.int64, count=len(texts))
         self.width = int(self.words.max()) + 1 if len(self.words) else 1
@@ -430,8 +430,10 @@ def _tokenize_arrow(texts: list[str]):
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner, minlength=len(texts)), out=offsets[1:])
     lists = pa.LargeListArray.from_arrays(pa.array(offsets), flat.take(pa.array(order)))
-    sorted_words = pc.binary_join(lists, pa.scalar(" ", pa.large_string())).to_numpy(zero_copy_only=False).astype(object)
-    return (sorted_words, *_word_sets(owner, word, len(texts)))
+    sorted_words = pc.binary_join(lists, pa.scalar(" ", pa.large_string())).to_numpy(zero_copy_only=False)
+    first_word = np.full(len(texts), -1, dtype=np.int64)
+    first_word[owner[::-1]] = word[::-1]  # the last write of each text is its first word
+    return (sorted_words.astype(object), first_word, *_word_sets(owner, word, len(texts)))
 
 
 def _tokenize_python(texts: list[str]):
@@ -440,7 +442,8 @@ def _tokenize_python(texts: list[str]):
     owner = np.repeat(np.arange(len(texts), dtype=np.int64), [len(ws) for ws in split])
     word = np.fromiter((vocab[w] for ws in split for w in ws), dtype=np.int64, count=len(owner))
     sorted_words = np.array([" ".join(sorted(ws)) for ws in split] + [None], dtype=object)[:-1]
-    return (sorted_words, *_word_sets(owner, word, len(texts)))
+    first_word = np.array([vocab[ws[0]] if ws else -1 for ws in split], dtype=np.int64)
+    return (sorted_words, first_word, *_word_sets(owner, word, len(texts)))
 
 
 def _word_sets(owner: np.ndarray, word: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -498,7 +501,7 @@ def _cpdist(queries: list[str], choices: list[str], cutoff: float | None) -> np.
 
 # --------------------------------------------------------------------------- fuzzy
 
-def _blocks(keys: _Keys) -> tuple[np.ndarray, np.ndarray, int]:
+def _blocks(keys: _Keys, prod: _Texts) -> tuple[np.ndarray, np.ndarray, int]:
     """Members of every block of two or more names, as (block, key) sorted by block then key.
 
     Blocks 0 .. n_entity-1 hold one entity's names each; the next ones one district's names (of named
@@ -508,8 +511,7 @@ def _blocks(keys: _Keys) -> tuple[np.ndarray, np.ndarray, int]:
     entity_block = pd.factorize(keys.entity)[0]
     named = np.array([e != "" for e in keys.entities], dtype=bool)[keys.entity[keys.district_key]]
     member, district = keys.district_key[named], keys.district[named]
-    first_word = pd.factorize(np.array([p.split(" ", 1)[0] for p in keys.products], dtype=object))[0]
-    word = first_word[keys.product[member]].astype(np.int64)
+    word = prod.first_word[keys.product[member]] + 1
     place = pd.factorize(district)[0].astype(np.int64) * (int(word.max(initial=0)) + 1) + word
     place_block = pd.factorize(place)[0]  # numbered by first name, the names in key then district order
     n_entity = int(entity_block.max()) + 1
@@ -593,7 +595,7 @@ def _subset_pairs(keys: _Keys, prod: _Texts, block: np.ndarray, member: np.ndarr
     entry = np.repeat(np.arange(len(member), dtype=np.int64), count)
     word = prod.words[_ranges(prod.ptr[text], count)]
     place = block[entry].astype(np.int64) * prod.width + word
-    postings = np.argsort(place, kind="stable")
+    postings = np.argsort(place)
     sorted_place = place[postings]
     sizes = np.diff(np.r_[np.flatnonzero(_group_starts(sorted_place)), len(place)])
     freq = np.empty(len(place), dtype=np.int64)
@@ -608,21 +610,19 @@ def _subset_pairs(keys: _Keys, prod: _Texts, block: np.ndarray, member: np.ndarr
     hi = np.searchsorted(sorted_place, rare_place, "right")
     i = np.repeat(two, hi - lo)
     j = entry[postings[_ranges(lo, hi - lo)]]
-    bigger = count[j] > count[i]
-    i, j = i[bigger], j[bigger]
-    inside = prod.contains(text[i], text[j])
-    i, j = i[inside], j[inside]
     blk, a, b = block[i], np.minimum(member[i], member[j]), np.maximum(member[i], member[j])
-    ok = _admissible(keys, a, b, blk, n_entity)
-    return blk[ok], a[ok], b[ok]
+    ok = (count[j] > count[i]) & _admissible(keys, a, b, blk, n_entity)
+    i, j, blk, a, b = i[ok], j[ok], blk[ok], a[ok], b[ok]
+    inside = prod.contains(text[i], text[j])
+    return blk[inside], a[inside], b[inside]
 
 
 def _fuzzy_pairs(keys: _Keys):
     """(a, b, is_link, score) for names that may be one product; a < b are key positions.
 
     In the order the blocks are visited (entities, then districts' first-word blocks; each pair once)."""
-    block, member, n_entity = _blocks(keys)
     prod = _Texts(keys.products)
+    block, member, n_entity = _blocks(keys, prod)
     s_blk, s_a, s_b, s_score = _scored_pairs(keys, prod, block, member, n_entity)
     w_blk, w_a, w_b = _subset_pairs(keys, prod, block, member, n_entity)
     blk, a, b = np.concatenate([s_blk, w_blk]), np.concatenate([s_a, w_a]), np.concatenate([s_b, w_b])
