@@ -198,6 +198,7 @@ def _is_xml(member: str) -> bool:
 
 _DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 # In a loose XML/HTML file a plain <!DOCTYPE html> is normal; entity declarations are not.
+_ELEMENT = re.compile(rb"<[A-Za-z_]")  # an element's start tag (the prolog holds only <? and <!)
 _MARKUP_DECLARATION = re.compile(rb"<!ENTITY|<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
 
 
@@ -212,16 +213,21 @@ def _check_xml_member(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, lim
         _check_ods_content(name, zf, info, lim)
         return False
     grid = _XlsxGrid() if sheet_kind == "xlsx" else None
-    tail = b""
+    tail, prolog = b"", True
     with zf.open(info) as fh:
         while True:
             chunk = fh.read(1 << 20)
             if not chunk:
                 break
             window = tail + chunk
-            # declarations come before the root element; the first chunk is also searched as UTF-16
-            if _DECLARATION.search(window) or (not tail and _DECLARATION.search(window[:65536].replace(b"\x00", b""))):
-                raise RegistryError(_entity_message(name))
+            # Declarations belong to the prolog, before the root element: searched until a window holds an
+            # element's start (the first window also as UTF-16). Past the root a <!DOCTYPE is not a declaration
+            # to any reader (calamine refuses an entity it would define: tests/test_hostile.py), so the rest of a
+            # big sheet is not searched for one.
+            if prolog:
+                if _DECLARATION.search(window) or (not tail and _DECLARATION.search(window[:65536].replace(b"\x00", b""))):
+                    raise RegistryError(_entity_message(name))
+                prolog = _ELEMENT.search(window) is None
             if grid is not None:
                 grid.feed(window, len(tail))
                 if grid.cells > lim.max_cells:

@@ -9,6 +9,7 @@ by a window boundary, the very last bytes).
 """
 from __future__ import annotations
 
+import random
 import zipfile
 from pathlib import Path
 
@@ -142,3 +143,12 @@ def test_check_file_passes_a_big_plain_sheet_and_sees_no_formulas(tmp_path):
 def test_scan_names_the_sheet_parts_with_formulas(tmp_path):
     data = sheet_xml(12_000, far=(11_000, b'<row r="11001"><c r="A11001"><f>SUM(A1:A2)</f></c></row>'))
     assert safety.scan_file(with_sheet(tmp_path, data)).formula_parts == {"xl/worksheets/sheet1.xml"}
+
+
+def test_declaration_after_a_long_prolog_is_still_refused(tmp_path):
+    # 2 MB of comment (random, so it does not compress like a bomb) before the DOCTYPE: the declaration is
+    # searched until the root element starts
+    comment = random.Random(9).randbytes(1 << 20).hex().encode()
+    prolog = b"<?xml version='1.0'?><!--" + comment + b'--><!DOCTYPE worksheet [<!ENTITY a "b">]>'
+    with pytest.raises(RegistryError, match="declares XML entities"):
+        safety.check_file(with_sheet(tmp_path, prolog + sheet_xml(10)))
