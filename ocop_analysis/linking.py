@@ -49,10 +49,17 @@ its anchor key: the key of its earliest-evaluated name (ties: alphabetical).
 It does not depend on row order and survives adding newer registries.
 
 Cost grows with the block sizes, not with the registry squared: a block holds
-one entity's products, or one district's products that start with one word;
-blocks above ``SMALL_BLOCK`` names are pre-filtered: ``rapidfuzz.process.cdist`` (in C) on the
-distinct names, an inverted word index for "all words inside the other", and the years each
-name was evaluated as bit masks, so only close pairs reach Python.
+one entity's products, or one district's products that start with one word.
+Everything is computed over integer ids in numpy, per distinct name and never per
+row or per pair in Python: the keys and their years (as bit masks), districts and
+codes; the blocks as (block, name) lists; the pairs of blocks up to ``SMALL_BLOCK``
+names as one list scored by ``rapidfuzz.process.cpdist``, larger blocks by
+``process.cdist`` on names sorted by length, a chunk against the names after it
+whose length can still reach 85 (ratio <= 200 * shorter / (shorter + longer));
+"all words inside the other" by joining each name to the names of its block that
+hold its rarest word; the clusters by label propagation over the linked pairs.
+Only the pairs that may be one product reach the verdict, and only the warned
+names are looked up to cite their rows.
 """
 from __future__ import annotations
 

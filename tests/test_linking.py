@@ -3,6 +3,7 @@ import io
 import re
 import unicodedata
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -326,3 +327,95 @@ def test_large_blocks_give_the_same_answers_as_small_ones():
     assert values == ["Bánh phồng tôm", "Bánh tránh sữa", "Hạt sen sấy giòn"]
     assert ids[-1] == ids[-2]  # Sáu Hiền: only the entity type changed
     assert len(set(ids)) == len(rows) - 1
+
+
+# --------------------------------------------------------------------------- fast paths (numpy, chunked cdist)
+
+# "banh dua nuong xa" (17 letters) is a subsequence of "banh dua lau nuong xanh" (23, words already in
+# order): ratio = 2 * 17 / (17 + 23) = 85.0 exactly, the lowest score that warns, at the largest length
+# gap that can still reach it (115 * 17 = 85 * 23). The words are not a subset ("xa" is not "xanh").
+SHORT, LONG = ("Cty Dừa", "Bánh dừa nướng xa", 870, 2020), ("Cty Dừa", "Bánh dừa lâu nướng xanh", 870, 2023)
+
+
+@pytest.mark.parametrize("fillers", [0, 63, 150])
+def test_the_lowest_warning_score_at_the_largest_length_gap_is_found_in_any_block_size(fillers):
+    # fillers: shorter names of the same entity, evaluated in both years, so never admissible with
+    # the pair; 63 of them put SHORT last in the first chunk of the matrix path (band edge exactly 23)
+    rows = [("Cty Dừa", f"Kẹo {i:03d}", 870, year) for i in range(fillers) for year in (2020, 2023)]
+    ids, problems = ids_of(rows + [SHORT, LONG])
+    assert len(set(ids)) == fillers + 2
+    assert [p["value"] for p in problems] == ["Bánh dừa lâu nướng xanh"]
+    assert "similarity 85/100" in problems[0]["message"]
+
+
+@pytest.mark.parametrize("fillers", [0, 80])
+def test_word_subset_of_common_words_is_found_and_its_low_score_shown(fillers):
+    # "banh sen" ⊂ "banh nuong sen": token_sort_ratio = 2 * 8 / (8 + 14) = 72.7, below the cut-off,
+    # so only the word rule warns. The fillers share both words (each name's rarest word is common).
+    rows = [("Cty Sen", f"Bánh sen {chr(97 + i % 26)}{chr(97 + i // 26)}x", 870, year)
+            for i in range(fillers) for year in (2019, 2022)]
+    ids, problems = ids_of(rows + [("Cty Sen", "Bánh sen", 870, 2019), ("Cty Sen", "Bánh sen nướng", 870, 2022)])
+    assert len(set(ids)) == fillers + 2
+    assert [p["value"] for p in problems] == ["Bánh sen nướng"]
+    assert "similarity 73/100" in problems[0]["message"]
+
+
+def test_a_pair_in_two_district_blocks_is_judged_once():
+    # both names were listed in two districts: they share the blocks (867, banh) and (870, banh)
+    rows = [("Cơ sở Ba Hưng", "Bánh phồng tôm", 867, 2019), ("Cơ sở Ba Hưng", "Bánh phồng tôm", 870, 2019),
+            ("Công ty TNHH Thực phẩm Ba Hưng", "Bánh phồng tôm", 867, 2022),
+            ("Công ty TNHH Thực phẩm Ba Hưng", "Bánh phồng tôm", 870, 2022)]
+    ids, problems = ids_of(rows)
+    assert ids[0] == ids[1] != ids[2] == ids[3]
+    assert len(problems) == 1
+
+
+def test_codes_give_a_cluster_its_id_and_two_codes_keep_their_own():
+    ids, _ = ids_of([
+        ("Cty A", "Mật ong hoa tràm", 872, 2019, {"product_code": "C-1"}),
+        ("Cty A", "Mật ong hoa tràm", 872, 2020),                          # same name, no code: C-1
+        ("Cty A", "Hoa tràm mật ong", 872, 2022),                          # word order only: linked, C-1
+        ("Cty B", "Nem", 876, 2019, {"product_code": "C-2"}),
+        ("Cty B", "Nem", 876, 2020, {"product_code": "C-3"}),              # one name, two codes
+        ("Cty B", "Nem", 876, 2021),                                       # no code: the anchor's P- id
+    ])
+    assert ids[:3] == ["C-1"] * 3
+    assert ids[3:5] == ["C-2", "C-3"]
+    assert ids[5] == linking._anchor_id("cong ty b|nem")
+    assert re.fullmatch(r"P-[0-9a-f]{10}", ids[5])
+
+
+def test_blank_codes_are_not_codes():
+    ids, _ = ids_of([("Cty A", "Nem", 876, 2019, {"product_code": "   "}), ("Cty A", "Nem", 876, 2020)])
+    assert ids[0] == ids[1] == linking._anchor_id("cong ty a|nem")
+
+
+def test_components_of_an_edge_list():
+    label = linking._components(7, np.array([0, 3, 4, 6, 5]), np.array([1, 4, 5, 5, 3]))
+    groups = {}
+    for node, lab in enumerate(label.tolist()):
+        groups.setdefault(lab, []).append(node)
+    assert sorted(groups.values()) == [[0, 1], [2], [3, 4, 5, 6]]
+    assert linking._components(3, np.zeros(0, int), np.zeros(0, int)).tolist() == [0, 1, 2]
+
+
+def test_ranges_concatenates_slices():
+    assert linking._ranges(np.array([5, 0, 9]), np.array([2, 0, 3])).tolist() == [5, 6, 9, 10, 11]
+    assert linking._ranges(np.array([], int), np.array([], int)).tolist() == []
+
+
+@pytest.mark.parametrize("tokenize", [linking._tokenize_arrow, linking._tokenize_python])
+def test_tokenizers_sort_words_and_list_distinct_words(tokenize):
+    sorted_words, first_word, ptr, words = tokenize(["tra sen tra", "", "sen", "a b"])
+    assert sorted_words.tolist() == ["sen tra tra", "", "sen", "a b"]
+    # vocabulary in code-point order: a=0, b=1, sen=2, tra=3
+    assert first_word.tolist() == [3, -1, 2, 0]
+    assert ptr.tolist() == [0, 2, 2, 3, 5]
+    assert words.tolist() == [2, 3, 2, 0, 1]
+
+
+def test_entity_rest_strips_the_longest_canonical_prefix():
+    ekeys = ["htx my xuong", "cong ty tnhh mtv tan loc", "cong tyx", "htx", "ho sx le van loi", "", "co so ba hung"]
+    expected = ["my xuong", "tan loc", "cong tyx", "htx", "le van loi", "", "ba hung"]
+    assert [linking._entity_rest(e) for e in ekeys] == expected
+    assert linking._entity_rests(ekeys) == expected
