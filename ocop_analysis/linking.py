@@ -257,13 +257,14 @@ class _Keys:
 
         revoked = _column(df, "revoked_on").notna().to_numpy() if "revoked_on" in df else np.zeros(n, bool)
         year = pd.to_numeric(_column(df, "year"), errors="coerce").astype("Int64")
-        self.year = year.to_numpy(dtype=np.float64, na_value=np.nan)
-        self.year[revoked] = np.nan
-        evaluated = ~np.isnan(self.year)
-        first = np.full(n_keys, np.inf)
-        np.minimum.at(first, self.row_key[evaluated], self.year[evaluated])
-        self.first_year = np.where(np.isinf(first), np.nan, first)
-        years = self.year[evaluated].astype(np.int64)
+        evaluated = year.notna().to_numpy() & ~revoked
+        never = np.iinfo(np.int64).min  # rows without an evaluation year sort first
+        self.year = np.where(evaluated, year.to_numpy(dtype=np.int64, na_value=0), never)
+        years = self.year[evaluated]
+        first = np.full(n_keys, np.iinfo(np.int64).max)
+        np.minimum.at(first, self.row_key[evaluated], years)
+        self.first_year = first  # int64 max: never evaluated
+        self.first_year_float = np.where(first == np.iinfo(np.int64).max, np.inf, first.astype(np.float64))
         in_range = (years >= _YEAR0) & (years < _YEAR0 + 63)
         self.masks = np.zeros(n_keys, dtype=np.int64)
         np.bitwise_or.at(self.masks, self.row_key[evaluated][in_range],
@@ -287,17 +288,17 @@ class _Keys:
         if not needed:
             return {}
         rows = np.flatnonzero(np.isin(self.row_key, np.fromiter(needed, dtype=np.int64)))
-        year = np.where(np.isnan(self.year[rows]), -np.inf, self.year[rows])
-        rows = rows[np.lexsort((rows, year, self.row_key[rows]))]
+        rows = rows[np.lexsort((rows, self.year[rows], self.row_key[rows]))]
         last = rows[_group_starts(self.row_key[rows][::-1])[::-1]]
         values = {name: _column(self.df, column).iloc[last]
                   for name, column in (("entity_name", "entity_name"), ("product_name", "product_name"),
                                        ("file", "source_file"), ("sheet", "source_sheet"))}
-        values = {name: [None if is_blank_cell else str(v) for v, is_blank_cell in
+        values = {name: [None if missing else str(v) for v, missing in
                          zip(col.astype(object).tolist(), col.isna().tolist())] for name, col in values.items()}
-        rows_shown = pd.to_numeric(_column(self.df, "source_row").iloc[last], errors="coerce").astype("Int64")
+        rows_shown = pd.to_numeric(_column(self.df, "source_row"), errors="coerce").astype("Int64").iloc[last]
         values["row"] = [None if pd.isna(r) else int(r) for r in rows_shown.astype(object).tolist()]
-        values["first_year"] = [None if np.isnan(y) else int(y) for y in self.first_year[self.row_key[last]].tolist()]
+        values["first_year"] = [None if y == np.iinfo(np.int64).max else y
+                                for y in self.first_year[self.row_key[last]].tolist()]
         records = [dict(zip(values, cells)) for cells in zip(*values.values())]
         return dict(zip(self.row_key[last].tolist(), records))
 
@@ -697,8 +698,7 @@ def _anchor_id(key: str) -> str:
 def _cluster_ids(keys: _Keys, comp: np.ndarray) -> np.ndarray:
     """The id of each key's product: its one registry code, else from the anchor's key."""
     n = len(comp)
-    first_year = np.where(np.isnan(keys.first_year), np.inf, keys.first_year)
-    order = np.lexsort((first_year, comp))  # stable: ties by key, i.e. by name
+    order = np.lexsort((keys.first_year_float, comp))  # stable: ties by key, i.e. by name
     start = _group_starts(comp[order])
     roots, anchors = comp[order][start], order[start]
     ids = np.empty(len(roots), dtype=object)
