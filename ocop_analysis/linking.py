@@ -221,12 +221,19 @@ def _fold_ids(series: pd.Series, func) -> tuple[np.ndarray, list[str]]:
     return ids[codes], distinct.tolist()
 
 
-def _argsort_strings(texts: list[str]) -> np.ndarray:
-    """Positions of ``texts`` in code-point order (Arrow's sort in C; Python's for text Arrow refuses)."""
+def _sorted_keys(entities: list[str], products: list[str], entity: np.ndarray, product: np.ndarray):
+    """The keys ``entity|product`` of the given pairs in code-point order, and that order.
+
+    Joined and sorted by Arrow in C; by Python for text Arrow refuses (lone surrogates)."""
     try:
-        return pc.sort_indices(pa.array(texts, type=pa.string())).to_numpy()
+        joined = pc.binary_join_element_wise(pa.array(entities, type=pa.string()).take(pa.array(entity)),
+                                             pa.array(products, type=pa.string()).take(pa.array(product)), "|")
+        order = pc.sort_indices(joined).to_numpy().astype(np.int64)
+        return order, joined.take(pa.array(order)).to_pylist()
     except (pa.ArrowException, UnicodeError):
-        return np.asarray(sorted(range(len(texts)), key=texts.__getitem__), dtype=np.int64)
+        names = [entities[e] + "|" + products[p] for e, p in zip(entity.tolist(), product.tolist())]
+        order = sorted(range(len(names)), key=names.__getitem__)
+        return np.asarray(order, dtype=np.int64), [names[i] for i in order]
 
 
 class _Keys:
@@ -244,12 +251,9 @@ class _Keys:
         n_prod = len(self.products)
         pair = ent_row.astype(np.int64) * n_prod + prod_row
         distinct, row_key = np.unique(pair, return_inverse=True)
-        names = [self.entities[e] + "|" + self.products[p]
-                 for e, p in zip((distinct // n_prod).tolist(), (distinct % n_prod).tolist())]
-        order = _argsort_strings(names)
+        order, self.names = _sorted_keys(self.entities, self.products, distinct // n_prod, distinct % n_prod)
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
-        self.names: list[str] = [names[i] for i in order.tolist()]
         self.entity = (distinct // n_prod)[order]
         self.product = (distinct % n_prod)[order]
         self.row_key = rank[row_key.reshape(-1)]
