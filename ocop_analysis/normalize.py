@@ -134,13 +134,25 @@ def unchanged_by_clean_text(texts: list, also: str = "") -> np.ndarray:
     return ok
 
 
-@cache
+_FOLDED: dict[Any, str] = {}  # fold's memo, shared with fold_many (which fills it a column at a time)
+
+
 def fold(value: Any) -> str:
     """Matching key: no diacritics (đ→d), case-folded, punctuation → space, collapsed.
 
     >>> fold("THÀNH PHỐ  Sa Đéc."), fold("Thành phố Sa Đéc")
     ('thanh pho sa dec', 'thanh pho sa dec')
     """
+    try:
+        return _FOLDED[value]
+    except KeyError:
+        result = _FOLDED[value] = _fold(value)
+        return result
+    except TypeError:  # unhashable
+        return _fold(value)
+
+
+def _fold(value: Any) -> str:
     text = clean_text(value)
     if text is None:
         return ""
@@ -150,16 +162,17 @@ def fold(value: Any) -> str:
     return _WS.sub(" ", stripped).strip()
 
 
-_FOLD_SEP = "\U0002a6d6"  # a CJK ideograph: a word character that NFD, casefold and the mark table keep
+_FOLD_SEP = "\x1f"  # never in a clean text (clean_text turns it into a space); a starter NFD keeps
 
 
 def fold_many(values) -> list[str]:
     """``[fold(v) for v in values]``, with the already-clean texts folded together as one joined string.
 
-    Every step of :func:`fold` after :func:`clean_text` works character by character (NFD cannot reorder
-    across a separator that is a starter; whitespace runs cannot cross a word character), so folding
-    the joined text and splitting it gives each text's fold. Texts clean_text would change, and non-text
-    values, are folded one by one.
+    Each step of :func:`fold` after :func:`clean_text` works character by character (NFD cannot reorder
+    marks across the separator, a starter), so the joined text is folded with a handful of whole-string
+    operations: NFD, one ``replace`` per distinct nonspacing mark and per distinct punctuation character
+    found in it, casefold; then each text's whitespace is collapsed. Texts clean_text would change, and
+    non-text values, are folded one by one. Results are memoised for :func:`fold` too.
     """
     values = list(values)
     out: list = [None] * len(values)
@@ -167,11 +180,16 @@ def fold_many(values) -> list[str]:
     texts = [values[i] for i in sure]
     joined = _FOLD_SEP.join(texts)
     if texts and joined.count(_FOLD_SEP) == len(texts) - 1:
-        joined = joined.replace("đ", "d").replace("Đ", "D")
-        joined = unicodedata.normalize("NFD", joined).translate(_DROP_MARKS).casefold()
-        joined = _WS.sub(" ", _PUNCT.sub(" ", joined))
+        joined = unicodedata.normalize("NFD", joined.replace("đ", "d").replace("Đ", "D"))
+        for ch in set(joined) if not joined.isascii() else ():
+            if unicodedata.category(ch) == "Mn":
+                joined = joined.replace(ch, "")
+        joined = joined.casefold()
+        for ch in set(joined):
+            if ch != _FOLD_SEP and _PUNCT.match(ch):
+                joined = joined.replace(ch, " ")
         for i, part in zip(sure, joined.split(_FOLD_SEP)):
-            out[i] = part.strip()
+            out[i] = _FOLDED[values[i]] = " ".join(part.split())
     for i, value in enumerate(values):
         if out[i] is None:
             out[i] = fold(value)
@@ -570,26 +588,22 @@ def _entity_prefixes() -> list[tuple[str, str, str]]:
 
 
 @cache
-def _prefix_index() -> tuple[dict[str, tuple[str, str]], int]:
-    """Folded prefix -> (entity type, canonical spelling), and the most words a prefix has."""
-    index: dict[str, tuple[str, str]] = {}
-    for prefix, etype, canonical in _entity_prefixes():  # longest first: a repeated prefix keeps its first row
-        index.setdefault(prefix, (etype, canonical))
-    return index, max((len(p.split(" ")) for p in index), default=0)
+def _prefix_index() -> dict[str, list[tuple[str, str, tuple[str, str]]]]:
+    """First word -> [(prefix, prefix + " ", (entity type, canonical spelling))], longest prefix first."""
+    index: dict[str, list] = {}
+    for prefix, etype, canonical in _entity_prefixes():  # longest first
+        index.setdefault(prefix.split(" ", 1)[0], []).append((prefix, prefix + " ", (etype, canonical)))
+    return index
 
 
 def _entity_prefix(key: str) -> tuple[str, tuple[str, str]] | None:
-    """The longest prefix of the entity types table that is a whole-word prefix of the folded ``key``.
+    """The longest prefix of the entity types table equal to the folded ``key`` or followed in it by a space.
 
-    Prefixes are folded (words joined by one space), so the longest whole-word match is the one with
-    the most words: a dictionary lookup per word count instead of a startswith per prefix.
+    Only the prefixes sharing the key's first word are tried (one dictionary lookup picks them).
     """
-    index, most = _prefix_index()
-    words = key.split(" ", most)
-    for n in range(min(most, len(words)), 0, -1):
-        prefix = " ".join(words[:n])
-        if prefix in index:
-            return prefix, index[prefix]
+    for prefix, spaced, found in _prefix_index().get(key.split(" ", 1)[0], ()):
+        if key == prefix or key.startswith(spaced):
+            return prefix, found
     return None
 
 
