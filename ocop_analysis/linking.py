@@ -195,9 +195,11 @@ def assign_product_ids(df: pd.DataFrame, links=None) -> tuple[pd.Series, list[di
     edges.append((a[is_link], b[is_link]))
     comp = _components(n_keys, np.concatenate([e[0] for e in edges]), np.concatenate([e[1] for e in edges]))
 
-    ids = pd.Series(_cluster_ids(keys, comp).take(keys.row_key), dtype="string")
+    ids = pd.Series(pd.array(pa.array(_cluster_ids(keys, comp), type=pa.string()).take(pa.array(keys.row_key)),
+                             dtype="string"))
     own = keys.own_code
-    ids = own.where(own.notna(), ids).astype("string")
+    if own.notna().any():  # a row's own code is its id
+        ids = own.where(own.notna(), ids).astype("string")
     ids.index = df.index
     warn = ~is_link & (comp[a] != comp[b])
     possible = list(zip(a[warn].tolist(), b[warn].tolist(), score[warn].tolist()))
