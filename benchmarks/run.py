@@ -4,10 +4,10 @@ Medians of ``--repeat`` runs (≥ 3; kit and baseline alternate), a table of rat
 PASS/FAIL, the machine's description, a cProfile summary of one load, peak RSS per load (each in its
 own subprocess), and linking's growth from 6,000 to 60,000 rows. Writes benchmarks/RESULTS.md.
 
-    .venv/bin/python benchmarks/run.py [--rows 60000] [--repeat 3] [--report] [--no-openpyxl]
+    .venv/bin/python benchmarks/run.py [--rows 60000] [--repeat 3] [--report-repeat 3] [--no-report] [--no-openpyxl]
 
-``--report`` adds the full report on the sample against the same runner executing as many empty
-notebooks (minutes). Data: benchmarks/generate.py (written once to benchmarks/data/, git-ignored).
+The full report on the sample is timed against the same runner executing as many empty notebooks
+(``--no-report`` skips that pair). Data: benchmarks/generate.py (written once to benchmarks/data/, git-ignored).
 """
 from __future__ import annotations
 
@@ -303,8 +303,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=60_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--report", action="store_true", help="also time the full report (minutes)")
-    ap.add_argument("--report-repeat", type=int, default=1)
+    ap.add_argument("--no-report", dest="report", action="store_false",
+                    help="skip the full report against empty notebooks (the slowest pair, ~1 minute a round)")
+    ap.add_argument("--report-repeat", type=int, default=3)
     ap.add_argument("--no-openpyxl", dest="openpyxl", action="store_false", help="skip the slow openpyxl baseline")
     ap.add_argument("--no-rss", dest="rss", action="store_false")
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -332,7 +333,7 @@ def main(argv=None) -> int:
           f"`make bench` (benchmarks/run.py), {started}; {args.rows:,} evaluation rows (benchmarks/generate.py: "
           f"flat = one sheet, messy = 12 district sheets with title rows, 2-row merged header, year sections, "
           f"subtotals, signature). Medians of {repeat} runs in one process, kit and baseline interleaved"
-          + (f"; the report pair ran {args.report_repeat}×." if args.report else "; report not timed (--report)."),
+          + (f"; the report pair ran {args.report_repeat}×." if args.report else "; report not timed (--no-report)."),
           "", "## Machine", "", *[f"- {k}: {v}" for k, v in info.items()], "",
           "## Ratios", "", table.markdown(), "",
           "## Linking growth", "", "| rows | seconds | products | possible_link warnings |", "|---|---|---|---|",
