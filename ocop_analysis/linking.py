@@ -446,7 +446,8 @@ def _tokenize_arrow(texts: list[str]):
     lists = pa.LargeListArray.from_arrays(pa.array(offsets), flat.take(pa.array(order)))
     sorted_words = pc.binary_join(lists, pa.scalar(" ", pa.large_string())).to_numpy(zero_copy_only=False)
     first_word = np.full(len(texts), -1, dtype=np.int64)
-    first_word[owner[::-1]] = word[::-1]  # the last write of each text is its first word
+    first = _group_starts(owner)  # owner is in text order: each text's first word starts its run
+    first_word[owner[first]] = word[first]
     return (sorted_words.astype(object), first_word, *_word_sets(owner, word, len(texts)))
 
 
