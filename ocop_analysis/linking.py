@@ -386,11 +386,10 @@ class _Texts:
     def __init__(self, texts: list[str]):
         self.texts = texts
         try:
-            self.sorted_words, self.first_word, self.ptr, self.words = _tokenize_arrow(texts)
+            self.sorted_words, self.lengths, self.first_word, self.ptr, self.words = _tokenize_arrow(texts)
         except (pa.ArrowException, UnicodeError):
-            self.sorted_words, self.first_word, self.ptr, self.words = _tokenize_python(texts)
+            self.sorted_words, self.lengths, self.first_word, self.ptr, self.words = _tokenize_python(texts)
         self.count = np.diff(self.ptr)
-        self.lengths = np.fromiter(map(len, self.sorted_words), dtype=np.int64, count=len(texts))
         self.width = int(self.words.max()) + 1 if len(self.words) else 1
         owner = np.repeat(np.arange(len(texts), dtype=np.int64), self.count)
         self.codes = owner * self.width + self.words  # sorted: by text, then word
@@ -444,11 +443,13 @@ def _tokenize_arrow(texts: list[str]):
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner, minlength=len(texts)), out=offsets[1:])
     lists = pa.LargeListArray.from_arrays(pa.array(offsets), flat.take(pa.array(order)))
-    sorted_words = pc.binary_join(lists, pa.scalar(" ", pa.large_string())).to_numpy(zero_copy_only=False)
+    sorted_words = pc.binary_join(lists, pa.scalar(" ", pa.large_string()))
+    lengths = pc.utf8_length(sorted_words).to_numpy(zero_copy_only=False).astype(np.int64)  # in code points
     first_word = np.full(len(texts), -1, dtype=np.int64)
     first = _group_starts(owner)  # owner is in text order: each text's first word starts its run
     first_word[owner[first]] = word[first]
-    return (sorted_words.astype(object), first_word, *_word_sets(owner, word, len(texts)))
+    return (sorted_words.to_numpy(zero_copy_only=False).astype(object), lengths, first_word,
+            *_word_sets(owner, word, len(texts)))
 
 
 def _tokenize_python(texts: list[str]):
@@ -458,7 +459,8 @@ def _tokenize_python(texts: list[str]):
     word = np.fromiter((vocab[w] for ws in split for w in ws), dtype=np.int64, count=len(owner))
     sorted_words = np.array([" ".join(sorted(ws)) for ws in split] + [None], dtype=object)[:-1]
     first_word = np.array([vocab[ws[0]] if ws else -1 for ws in split], dtype=np.int64)
-    return (sorted_words, first_word, *_word_sets(owner, word, len(texts)))
+    lengths = np.array([len(t) for t in sorted_words.tolist()], dtype=np.int64)
+    return (sorted_words, lengths, first_word, *_word_sets(owner, word, len(texts)))
 
 
 def _word_sets(owner: np.ndarray, word: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

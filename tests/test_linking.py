@@ -406,12 +406,13 @@ def test_ranges_concatenates_slices():
 
 @pytest.mark.parametrize("tokenize", [linking._tokenize_arrow, linking._tokenize_python])
 def test_tokenizers_sort_words_and_list_distinct_words(tokenize):
-    sorted_words, first_word, ptr, words = tokenize(["tra sen tra", "", "sen", "a b"])
-    assert sorted_words.tolist() == ["sen tra tra", "", "sen", "a b"]
-    # vocabulary in code-point order: a=0, b=1, sen=2, tra=3
-    assert first_word.tolist() == [3, -1, 2, 0]
-    assert ptr.tolist() == [0, 2, 2, 3, 5]
-    assert words.tolist() == [2, 3, 2, 0, 1]
+    sorted_words, lengths, first_word, ptr, words = tokenize(["tra sen tra", "", "sen", "a b", "đá bò"])
+    assert sorted_words.tolist() == ["sen tra tra", "", "sen", "a b", "bò đá"]
+    assert lengths.tolist() == [11, 0, 3, 3, 5]  # letters, not bytes
+    # vocabulary in code-point order: a=0, b=1, bò=2, sen=3, tra=4, đá=5 (đ is U+0111, after the ASCII letters)
+    assert first_word.tolist() == [4, -1, 3, 0, 5]
+    assert ptr.tolist() == [0, 2, 2, 3, 5, 7]
+    assert words.tolist() == [3, 4, 3, 0, 1, 2, 5]
 
 
 def test_entity_rest_strips_the_longest_canonical_prefix():
