@@ -506,9 +506,8 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def _cdist(queries: list[str], choices: list[str], cutoff: float) -> np.ndarray:
-    """Whether ``ratio`` of each query with each choice reaches ``cutoff`` (matrix; computed in C)."""
-    return process.cdist(queries, choices, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.uint8,
-                         workers=1) > 0
+    """``ratio`` of each query with each choice (matrix, computed in C), rounded; 0 below ``cutoff``."""
+    return process.cdist(queries, choices, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.uint8, workers=1)
 
 
 def _cpdist(queries: list[str], choices: list[str], cutoff: float | None) -> np.ndarray:
