@@ -24,6 +24,7 @@ import argparse
 import ast
 import base64
 import datetime as dt
+import functools
 import html
 import importlib.util
 import json
@@ -32,7 +33,9 @@ import os
 import re
 import shutil
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -97,9 +100,9 @@ class NotebookFailed(ReportError):
 
     def __init__(self, notebook: str, cell: Any, ename: str, evalue: str, executed: Path | None):
         self.notebook, self.cell, self.ename, self.evalue, self.executed = notebook, cell, ename, evalue, executed
-        where = f"cell [{cell}]" if cell is not None else "while running"
+        where = f"at cell [{cell}]" if cell is not None else "while running"
         evalue_line = (evalue or "").strip().splitlines()[0] if (evalue or "").strip() else ""
-        msg = f"notebook {notebook} failed at {where}: {ename}: {evalue_line}".rstrip(": ")
+        msg = f"notebook {notebook} failed {where}: {ename}: {evalue_line}".rstrip(": ")
         if executed:
             msg += f" (executed copy with the full error: {executed})"
         super().__init__(msg)
@@ -147,15 +150,127 @@ def notebook_parameters(path: str | Path) -> list[str]:
     return []
 
 
-def _run_one(nb_path: Path, out_path: Path, params: dict, cwd: Path) -> None:
+# The kernel's "running over TCP" notice is noise on a local run; no IPython history file (as nbclient does).
+KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=CRITICAL", "--HistoryManager.hist_file=:memory:")
+
+
+@functools.cache
+def _engine_name() -> str:
+    """A papermill engine (registered once) that writes the executed notebook once instead of at every cell.
+
+    papermill's own engine writes the whole notebook, figures included, at the start and the end of
+    every cell (~60 writes for notebook 06). For a batch run one write is enough: papermill writes
+    the finished notebook (with a failing cell's traceback) itself; the engine keeps only the write
+    for a run that ends without a notebook (kernel died, timeout), so that copy still exists.
+    """
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+    class _Manager(NotebookExecutionManager):
+        write = False
+
+        def save(self, **kwargs):
+            if self.write:
+                super().save(**kwargs)
+
+    class _Engine(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
+                             autosave_cell_every=30, **kwargs):
+            nb_man = _Manager(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output,
+                              autosave_cell_every=autosave_cell_every)
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            except BaseException:
+                nb_man.write = True  # papermill will not write this run's notebook: keep what ran
+                raise
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
+    papermill_engines.register("ocop-report", _Engine)
+    return "ocop-report"
+
+
+@functools.cache
+def _kernel_manager_class():
+    # nbclient's own default: its asynchronous client notices a kernel that died (a blocking one waits forever)
+    from jupyter_client import AsyncKernelManager
+
+    class _KernelManager(AsyncKernelManager):
+        """Remembers the clients made for it, so their channels are closed with the kernel."""
+
+        def client(self, **kwargs):
+            kc = super().client(**kwargs)
+            self.__dict__.setdefault("_ocop_clients", []).append(kc)
+            return kc
+
+    return _KernelManager
+
+
+class _Kernels:
+    """Fresh python3 kernels for the notebooks, one each, started ahead and stopped in the background.
+
+    Every notebook still runs in its own new kernel; what changes is when: the next notebook's kernel
+    is launched while the current one runs (a kernel takes ~0.5 s to boot, on the other core), and a
+    finished kernel is shut down while the next notebook runs instead of before it starts.
+    """
+
+    def __init__(self, cwd: Path):
+        self.cwd = cwd
+        self.ahead = None
+        self._stopping = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ocop-kernel-stop")
+
+    def _start(self):
+        from jupyter_core.utils import run_sync
+
+        km = _kernel_manager_class()(kernel_name="python3")
+        run_sync(km.start_kernel)(cwd=str(self.cwd), extra_arguments=list(KERNEL_ARGUMENTS))
+        return km
+
+    def take(self, start_next: bool):
+        """The kernel for the notebook about to run (started now if none is ready); maybe launch the next."""
+        km, self.ahead = self.ahead, None
+        if km is None:
+            km = self._start()
+        if start_next:
+            self.ahead = self._start()
+        return km
+
+    @staticmethod
+    def _shutdown(km) -> None:
+        from jupyter_core.utils import run_sync
+
+        try:
+            for kc in km.__dict__.get("_ocop_clients", []):
+                kc.stop_channels()
+            if km.has_kernel:
+                run_sync(km.shutdown_kernel)(now=False)
+        except Exception:  # noqa: BLE001 — a kernel that will not stop gracefully is killed
+            try:
+                run_sync(km.shutdown_kernel)(now=True)
+            except Exception:  # noqa: BLE001
+                pass
+
+    def stop(self, km) -> None:
+        self._stopping.submit(self._shutdown, km)
+
+    def close(self) -> None:
+        """Stop a kernel started ahead but not used, and wait until every kernel has exited."""
+        if self.ahead is not None:
+            self.stop(self.ahead)
+            self.ahead = None
+        self._stopping.shutdown(wait=True)
+
+
+def _run_one(nb_path: Path, out_path: Path, params: dict, km) -> None:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     try:
-        pm.execute_notebook(str(nb_path), str(out_path), parameters=params, kernel_name="python3",
-                            cwd=str(cwd), progress_bar=False, log_output=False,
-                            # the kernel's "running over TCP" notice is noise on a local run
-                            extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+        pm.execute_notebook(str(nb_path), str(out_path), parameters=params, kernel_name="python3", km=km,
+                            engine_name=_engine_name(), progress_bar=False, log_output=False)
     except PapermillExecutionError as exc:
         raise NotebookFailed(nb_path.name, exc.exec_count, exc.ename, exc.evalue, out_path) from None
     except Exception as exc:  # kernel died, timeout, unreadable notebook ...
@@ -244,24 +359,31 @@ def registry_clean_frame(evaluations: pd.DataFrame, lang: str = "vi") -> pd.Data
 
 def write_registry_workbooks(reg, out_dir: Path, lang: str = "vi") -> list[Path]:
     """registry_clean.xlsx (+ revocations sheet) and, when there are problems, problems.xlsx."""
-    written = []
+    written = [_write_registry_clean(reg, out_dir, lang)]
+    problems = _write_problems(reg, out_dir, lang)
+    if problems is not None:
+        written.append(problems)
+    return written
+
+
+def _write_problems(reg, out_dir: Path, lang: str) -> Path | None:
+    from .validate import write_problems_xlsx
+
+    return write_problems_xlsx(reg, out_dir / "problems.xlsx", lang=lang, only_if_problems=True)
+
+
+def _write_registry_clean(reg, out_dir: Path, lang: str) -> Path:
     sheets = {("Đánh giá" if lang == "vi" else "Evaluations"): registry_clean_frame(reg.evaluations, lang)}
     rev = getattr(reg, "revocations", None)
     if rev is not None and len(rev):
         rev = rev.rename(columns=_REVOCATION_VI) if lang == "vi" else rev
         sheets["Thu hồi" if lang == "vi" else "Revocations"] = rev
-    written.append(excel_out.write_excel(out_dir / "registry_clean.xlsx", sheets, labels=lang, notes=[
+    return excel_out.write_excel(out_dir / "registry_clean.xlsx", sheets, labels=lang, notes=[
         "Bảng chuẩn hoá do ocop-analysis đọc từ sổ đăng ký; mỗi dòng là một lần đánh giá của một sản phẩm."
         if lang == "vi" else "The canonical table as loaded by ocop-analysis; one row per product per evaluation round.",
         ("Tệp nguồn / Trang tính nguồn / Dòng nguồn chỉ ra dòng gốc trong Excel."
          if lang == "vi" else "source_file / source_sheet / source_row point at the original Excel row."),
-    ]))
-    from .validate import write_problems_xlsx
-
-    problems = write_problems_xlsx(reg, out_dir / "problems.xlsx", lang=lang, only_if_problems=True)
-    if problems is not None:
-        written.append(problems)
-    return written
+    ])
 
 
 def _summary_tables(reg, plan_path, scenarios_path, as_of, lang) -> tuple[dict, list[str]]:
@@ -472,13 +594,21 @@ def run_report(registry_paths: Sequence[str | Path] | str | Path | None = None, 
     failure: NotebookFailed | None = None
     executed: list[Path] = []
     figures_by_nb: dict[str, list[Path]] = {}
+    books = None
     try:
         if workbooks:
-            log.outputs += _write_workbooks(regs, plan, scenarios, as_of, lang, out, log)
+            # The registry is loaded (and checked) before any notebook runs; the workbooks are then
+            # written by a thread while the notebooks run in their kernels.
+            books = _Workbooks(regs, plan, scenarios, as_of, lang, out, log)
         params = {"registry_paths": regs, "plan_path": plan, "scenarios_path": scenarios,
                   "as_of": as_of, "lang": lang, "output_dir": str(out)}
-        failure = _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log, progress)
+        failure = _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log, progress,
+                                 stop=books.failed if books else None)
+        if books:
+            log.outputs += books.result()  # re-raises what went wrong while writing them
     finally:
+        if books:
+            books.wait()
         log.seconds = round(time.perf_counter() - start, 1)
     header = _header(regs, as_of, lang, failure=str(failure) if failure else None)
     if executed:
@@ -494,25 +624,63 @@ def run_report(registry_paths: Sequence[str | Path] | str | Path | None = None, 
     return out
 
 
-def _write_workbooks(regs, plan, scenarios, as_of, lang, out: Path, log: RunLog) -> list[str]:
-    try:
-        from .loading import load_registry
-    except ModuleNotFoundError as exc:
-        if exc.name != "ocop_analysis.loading":
-            raise
-        log.notes.append("loader not available: registry_clean/problems/summary not written")
-        return []
-    reg = load_registry(regs or paths.SAMPLE_DIR,
-                        as_of=dt.date.fromisoformat(as_of) if as_of else None)
-    written = write_registry_workbooks(reg, out, lang)
-    inputs = [f"{_TEXT[lang]['inputs']}: {', '.join(regs) if regs else str(paths.SAMPLE_DIR)}",
-              f"{_TEXT[lang]['as_of']}: {as_of or dt.date.today().isoformat()}"]
-    if not regs:
-        inputs.append(_TEXT[lang]["sample"])
-    summary, notes = write_summary(reg, out, plan_path=plan, scenarios_path=scenarios, as_of=as_of,
-                                   lang=lang, inputs=inputs)
-    log.notes += notes
-    return [str(p) for p in (*written, summary)]
+class _Workbooks:
+    """registry_clean.xlsx, problems.xlsx and summary.xlsx for one run.
+
+    Made in the caller's thread: the registry load (a missing or unreadable input stops the run
+    here, before any notebook) and problems.xlsx (notebook 01 writes the same file, so it is written
+    before the notebooks start). registry_clean.xlsx and summary.xlsx are then written by a
+    background thread while the notebooks run in their own kernel processes.
+    """
+
+    def __init__(self, regs, plan, scenarios, as_of, lang, out: Path, log: RunLog):
+        self.log, self.written, self.error = log, [], None
+        self._thread = None
+        try:
+            from .loading import load_registry
+        except ModuleNotFoundError as exc:
+            if exc.name != "ocop_analysis.loading":
+                raise
+            log.notes.append("loader not available: registry_clean/problems/summary not written")
+            return
+        reg = load_registry(regs or paths.SAMPLE_DIR, as_of=dt.date.fromisoformat(as_of) if as_of else None)
+        problems = _write_problems(reg, out, lang)
+        inputs = [f"{_TEXT[lang]['inputs']}: {', '.join(regs) if regs else str(paths.SAMPLE_DIR)}",
+                  f"{_TEXT[lang]['as_of']}: {as_of or dt.date.today().isoformat()}"]
+        if not regs:
+            inputs.append(_TEXT[lang]["sample"])
+
+        def write():
+            try:
+                clean = _write_registry_clean(reg, out, lang)
+                summary, notes = write_summary(reg, out, plan_path=plan, scenarios_path=scenarios, as_of=as_of,
+                                               lang=lang, inputs=inputs)
+                self.notes = notes
+                self.written = [p for p in (clean, problems, summary) if p is not None]
+            except BaseException as exc:  # noqa: BLE001 — handed to the caller by result()
+                self.error = exc
+
+        self.notes = []
+        self._thread = threading.Thread(target=write, name="ocop-report-workbooks", daemon=True)
+        self._thread.start()
+
+    def failed(self) -> bool:
+        """True once writing has failed (the runner then starts no further notebook)."""
+        return self.error is not None
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def result(self) -> list[str]:
+        """The written paths (and notes into the log); raises the error met while writing."""
+        self.wait()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+        self.log.notes += self.notes
+        self.notes = []
+        return [str(p) for p in self.written]
 
 
 def _snapshot(folder: Path) -> dict[Path, int]:
@@ -520,7 +688,8 @@ def _snapshot(folder: Path) -> dict[Path, int]:
     return {p: p.stat().st_mtime_ns for p in folder.iterdir() if p.is_file()}
 
 
-def _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log, progress):
+def _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log, progress, stop=None):
+    """Run the notebooks one after the other, each in a fresh kernel (started one notebook ahead)."""
     from tqdm.auto import tqdm
 
     nb_out = out / "notebooks"
@@ -529,19 +698,28 @@ def _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log,
     figures.mkdir(parents=True, exist_ok=True)
     previous_backend = os.environ.get("MPLBACKEND")
     # Charts must show inline (so they land in the HTML) even if the caller runs with MPLBACKEND=Agg.
+    # Set before any kernel is launched: a kernel takes its environment when it starts.
     os.environ["MPLBACKEND"] = INLINE_BACKEND
     # papermill logs "Unable to parse line" for parameter comments it cannot read; we read them ourselves
     logging.getLogger("papermill").setLevel(logging.ERROR)
     bar = tqdm(notebooks, unit="notebook", disable=not progress, file=sys.stderr, desc="report")
+    kernels = _Kernels(nb_dir)
     try:
-        for nb in bar:
+        for i, nb in enumerate(bar):
+            if stop is not None and stop():
+                break
             bar.set_postfix_str(nb.name)
             declared = notebook_parameters(nb)
             before = _snapshot(figures)
             target = nb_out / nb.name
             t0 = time.perf_counter()
+            km = None
             try:
-                _run_one(nb, target, {k: v for k, v in params.items() if k in declared}, nb_dir)
+                try:
+                    km = kernels.take(start_next=i + 1 < len(notebooks))
+                except Exception as exc:  # no python3 kernel, cannot launch ...
+                    raise NotebookFailed(nb.name, None, type(exc).__name__, str(exc), None) from None
+                _run_one(nb, target, {k: v for k, v in params.items() if k in declared}, km)
             except NotebookFailed as exc:
                 log.notebooks.append({"notebook": nb.name, "status": "failed", "error": str(exc),
                                       "seconds": round(time.perf_counter() - t0, 1)})
@@ -549,6 +727,8 @@ def _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log,
                     executed.append(target)
                 return exc
             finally:
+                if km is not None:
+                    kernels.stop(km)
                 after = _snapshot(figures)
                 figures_by_nb[nb.name] = sorted(p for p, m in after.items() if before.get(p) != m)
             executed.append(target)
@@ -557,6 +737,7 @@ def _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log,
                                   "figures": [p.name for p in figures_by_nb[nb.name]]})
     finally:
         bar.close()
+        kernels.close()
         if previous_backend is None:
             os.environ.pop("MPLBACKEND", None)
         else:

@@ -1,0 +1,162 @@
+"""How the report runner saves time without changing what it produces (issue 9):
+
+- every notebook still runs in its own fresh kernel, but the next one is launched while the current
+  notebook runs, and finished kernels are stopped in the background (all stopped when the run ends);
+- the executed notebook is written once at the end, not at every cell (a dead kernel still leaves it);
+- registry_clean.xlsx / summary.xlsx are written by a thread while the notebooks run; an error there
+  still stops the run.
+"""
+import json
+import os
+import time
+
+import nbformat
+import papermill.engines
+import pytest
+from jupyter_core.utils import run_sync
+
+from ocop_analysis import report
+from ocop_analysis.errors import ConfigError
+
+
+def make_notebook(path, cells, params='output_dir = "reports"'):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells.append(nbformat.v4.new_markdown_cell(f"# {path.stem}"))
+    p = nbformat.v4.new_code_cell(params)
+    p.metadata["tags"] = ["parameters"]
+    nb.cells.append(p)
+    nb.cells += [nbformat.v4.new_code_cell(src) for src in cells]
+    nbformat.write(nb, path)
+
+
+PID_CELL = "import os, time\nprint('PID', os.getpid(), 'T', time.monotonic())"
+
+
+def _printed(nb_path, key):
+    nb = nbformat.read(nb_path, as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    words = text.split()
+    return [float(words[i + 1]) for i, w in enumerate(words) if w == key]
+
+
+def alive(km):
+    return run_sync(km.is_alive)()
+
+
+@pytest.fixture()
+def launches(monkeypatch):
+    """(monotonic time, kernel manager) of every kernel the runner launches."""
+    seen = []
+    original = report._Kernels._start
+
+    def start(self):
+        km = original(self)
+        seen.append((time.monotonic(), km))
+        return km
+
+    monkeypatch.setattr(report._Kernels, "_start", start)
+    return seen
+
+
+def test_each_notebook_in_its_own_kernel_next_one_launched_ahead_all_stopped(tmp_path, launches):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    for name in ("01_a", "02_b", "03_c"):
+        make_notebook(nbs / f"{name}.ipynb", [PID_CELL])
+    out = report.run_report(out_dir=tmp_path / "out", notebooks_dir=nbs, workbooks=False, progress=False)
+
+    executed = [out / "notebooks" / f"{n}.ipynb" for n in ("01_a", "02_b", "03_c")]
+    pids = [int(_printed(p, "PID")[0]) for p in executed]
+    ran_at = [_printed(p, "T")[0] for p in executed]
+    assert len(set(pids)) == 3                       # a fresh kernel per notebook
+    assert len(launches) == 3                        # and no more kernels than notebooks
+    # the kernels of notebooks 2 and 3 were launched before the notebook before them ran its code
+    assert launches[1][0] < ran_at[0]
+    assert launches[2][0] < ran_at[1]
+    for _, km in launches:                           # every kernel stopped when run_report returns
+        assert not alive(km)
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_kernel_started_ahead_is_stopped_when_a_notebook_fails(tmp_path, launches):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    make_notebook(nbs / "01_fails.ipynb", ["raise ValueError('stop here')"])
+    make_notebook(nbs / "02_never.ipynb", [PID_CELL])
+    # execution counts: 1 the parameters cell, 2 the injected parameters, 3 the failing cell
+    with pytest.raises(report.NotebookFailed, match=r"01_fails.ipynb failed at cell \[3\]: ValueError: stop here"):
+        report.run_report(out_dir=tmp_path / "out", notebooks_dir=nbs, workbooks=False, progress=False)
+    assert len(launches) == 2
+    for _, km in launches:
+        assert not alive(km)
+    assert not (tmp_path / "out" / "notebooks" / "02_never.ipynb").exists()
+    assert "01_fails.ipynb" in (tmp_path / "out" / "FAILED.txt").read_text(encoding="utf-8")
+
+
+def test_executed_notebook_written_once_not_per_cell(tmp_path, monkeypatch):
+    writes = []
+    original = papermill.engines.write_ipynb
+    monkeypatch.setattr(papermill.engines, "write_ipynb", lambda nb, path: (writes.append(path), original(nb, path)))
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    make_notebook(nbs / "01_cells.ipynb", ["x = 1", "y = x + 1", "print('Y', y)"])
+    out = report.run_report(out_dir=tmp_path / "out", notebooks_dir=nbs, workbooks=False, progress=False)
+    assert writes == []                              # papermill's engine wrote it 2 × 5 + 2 times before
+    assert _printed(out / "notebooks" / "01_cells.ipynb", "Y") == [2.0]
+
+
+def test_dead_kernel_is_reported_and_leaves_the_executed_copy(tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    make_notebook(nbs / "01_dies.ipynb", ["print('BEFORE', 1)", "import os\nos._exit(1)"])
+    with pytest.raises(report.NotebookFailed) as info:
+        report.run_report(out_dir=tmp_path / "out", notebooks_dir=nbs, workbooks=False, progress=False)
+    exc = info.value
+    assert exc.notebook == "01_dies.ipynb" and exc.cell is None and "DeadKernel" in exc.ename
+    assert str(exc).startswith("notebook 01_dies.ipynb failed while running: DeadKernelError")
+    executed = tmp_path / "out" / "notebooks" / "01_dies.ipynb"
+    assert exc.executed == executed and executed.exists()
+    assert _printed(executed, "BEFORE") == [1.0]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "failed"
+
+
+def test_workbooks_written_while_notebooks_run(tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    make_notebook(nbs / "01_a.ipynb", [PID_CELL])
+    out = report.run_report(as_of="2025-12-31", out_dir=tmp_path / "out", notebooks_dir=nbs, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    names = [os.path.basename(p) for p in manifest["outputs"]]
+    assert names[0] == "registry_clean.xlsx" and names[-2:] == ["summary.xlsx", "report.html"]
+    assert names.count("problems.xlsx") == int((out / "problems.xlsx").exists())
+    for name in names:
+        assert (out / name).stat().st_size > 0
+
+
+def test_an_error_writing_workbooks_still_stops_the_run(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise report.ReportError("summary.xlsx, sheet 'Kế hoạch': boom")
+
+    monkeypatch.setattr(report, "write_summary", broken)
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    make_notebook(nbs / "01_a.ipynb", [PID_CELL])
+    with pytest.raises(report.ReportError, match="boom"):
+        report.run_report(out_dir=tmp_path / "out", notebooks_dir=nbs, progress=False)
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_bad_registry_stops_before_any_kernel(tmp_path, launches):
+    bad = tmp_path / "registry.xlsx"
+    bad.write_bytes(b"not a workbook")
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    make_notebook(nbs / "01_a.ipynb", [PID_CELL])
+    with pytest.raises(Exception) as info:
+        report.run_report([bad], out_dir=tmp_path / "out", notebooks_dir=nbs, progress=False)
+    assert not isinstance(info.value, (report.NotebookFailed, ConfigError))
+    assert launches == []
