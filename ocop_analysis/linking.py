@@ -77,6 +77,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
+from . import normalize
 from .errors import ConfigError
 from .normalize import _entity_prefixes, clean_text, entity_key, fold, is_blank, product_key
 
@@ -217,10 +218,23 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series:
 def _fold_ids(series: pd.Series, func) -> tuple[np.ndarray, list[str]]:
     """Ids of ``func(value)`` for every row and the distinct results; ``func`` runs once per distinct value."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    results = [func(u) for u in np.asarray(uniques, dtype=object).tolist()]
+    uniques = np.asarray(uniques, dtype=object).tolist()
+    _fold_unseen(uniques)
+    results = [func(u) for u in uniques]
     results.append(func(None))  # code -1 (a blank cell) takes the last
     ids, distinct = pd.factorize(np.asarray(results, dtype=object))
     return ids[codes], distinct.tolist()
+
+
+def _fold_unseen(values: list) -> None:
+    """Fold the values ``fold`` has not met yet as one column (``normalize.fold_many``, which fills fold's
+    memo): a registry's names are folded at once the first time, then looked up."""
+    memo, fold_column = getattr(normalize, "_FOLDED", None), getattr(normalize, "fold_many", None)
+    if memo is None or fold_column is None:
+        return
+    unseen = [v for v in values if isinstance(v, str) and v not in memo]
+    if len(unseen) > 100:
+        fold_column(unseen)
 
 
 def _sorted_keys(entities: list[str], products: list[str], entity: np.ndarray, product: np.ndarray):
