@@ -268,15 +268,12 @@ def _clean_with_legacy(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
     values = list(uniques)
     text = np.empty(len(values) + 1, dtype=object)
-    status = np.full(len(values) + 1, None, dtype=object)
-    fast = unchanged_by_clean_text(values, also=legacy_letters())
-    for k, value in enumerate(values):
-        if fast[k]:
-            text[k] = value
-        else:
-            converted, status[k] = legacy_to_unicode(value)
-            text[k] = clean_text(converted)
+    text[:-1] = values
     text[-1] = None
+    status = np.full(len(values) + 1, None, dtype=object)
+    for k in np.flatnonzero(~unchanged_by_clean_text(values, also=legacy_letters())).tolist():
+        converted, status[k] = legacy_to_unicode(values[k])
+        text[k] = clean_text(converted)
     return (pd.Series(text[codes], index=series.index, dtype=object),
             pd.Series(status[codes], index=series.index, dtype=object))
 

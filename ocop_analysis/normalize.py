@@ -108,12 +108,17 @@ def unchanged_by_clean_text(texts: list, also: str = "") -> np.ndarray:
     [True, False, False, False, False, False]
     """
     n = len(texts)
-    ok = np.fromiter((isinstance(t, str) and len(t) > 0 for t in texts), dtype=bool, count=n)
+    if set(map(type, texts)) <= {str}:  # the usual column of text: no per-value Python test
+        strs = texts
+        lengths = np.fromiter(map(len, strs), dtype=np.int64, count=n)
+        ok = lengths > 0
+    else:
+        ok = np.fromiter((isinstance(t, str) and len(t) > 0 for t in texts), dtype=bool, count=n)
+        strs = [t if o else "" for t, o in zip(texts, ok)]
+        lengths = np.fromiter(map(len, strs), dtype=np.int64, count=n)
     if not ok.any():
         return ok
-    strs = [t if o else "" for t, o in zip(texts, ok)]
     joined = _SEP.join(strs)
-    lengths = np.fromiter(map(len, strs), dtype=np.int64, count=n)
     starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
     bad_at = [m.start() for m in _odd_chars(also).finditer(joined)]
     for pair, offset in (("  ", 0), (" " + _SEP, 0), (_SEP + " ", 1)):
