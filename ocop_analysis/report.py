@@ -209,39 +209,153 @@ def _kernel_manager_class():
     return _KernelManager
 
 
+def notebook_imports(path: str | Path) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """What a notebook will import, read from its code without running it.
+
+    Returns (the import statements that open its first code cell after the parameters, as source
+    text; attribute chains on the names those statements bind, as (module, [attribute, ...])), e.g.
+    ``import ocop_analysis as oa`` and ``oa.charts.save(...)`` later give ``("ocop_analysis",
+    ["charts", "save"])`` — the kit's package imports ``charts`` lazily on that first access.
+    A cell that is not plain Python (magics) gives nothing.
+    """
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    sources = []
+    for cell in nb.get("cells", []):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell.get("cell_type") != "code" or "parameters" in tags or "injected-parameters" in tags:
+            continue
+        sources.append("".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
+    if not sources:
+        return [], []
+    try:
+        first = ast.parse(sources[0])
+    except SyntaxError:
+        return [], []
+    statements, bound = [], {}
+    for node in first.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    bound[alias.asname] = (alias.name, [])
+                else:
+                    bound[alias.name.split(".")[0]] = (alias.name.split(".")[0], [])
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for alias in node.names:
+                if alias.name != "*":
+                    bound[alias.asname or alias.name] = (node.module, [alias.name])
+        else:
+            break
+        statements.append(ast.get_source_segment(sources[0], node))
+    chains = []
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            names, cur = [], node
+            while isinstance(cur, ast.Attribute):
+                names.append(cur.attr)
+                cur = cur.value
+            if isinstance(cur, ast.Name) and cur.id in bound and names:
+                module, attrs = bound[cur.id]
+                chain = (module, attrs + names[::-1])
+                if chain not in chains:
+                    chains.append(chain)
+    return statements, chains
+
+
+# Run silently in a kernel started ahead, in a scratch namespace: imports what the notebook will
+# import, and follows attribute chains only through modules (a module's lazy __getattr__ imports).
+_WARM_UP = """
+import importlib, types
+for statement in STATEMENTS:
+    try:
+        exec(statement, {})
+    except Exception:
+        pass
+for module, attrs in CHAINS:
+    try:
+        obj = importlib.import_module(module)
+        for attr in attrs:
+            if not isinstance(obj, types.ModuleType):
+                break
+            obj = getattr(obj, attr)
+    except Exception:
+        pass
+"""
+
+
+def _warm_up_code(nb_path: Path) -> str | None:
+    statements, chains = notebook_imports(nb_path)
+    if not statements:
+        return None
+    code = f"STATEMENTS = {statements!r}\nCHAINS = {chains!r}\n{_WARM_UP}"
+    return f"exec({code!r}, {{}})"
+
+
 class _Kernels:
     """Fresh python3 kernels for the notebooks, one each, started ahead and stopped in the background.
 
     Every notebook still runs in its own new kernel; what changes is when: the next notebook's kernel
-    is launched while the current one runs (a kernel takes ~0.5 s to boot, on the other core), and a
-    finished kernel is shut down while the next notebook runs instead of before it starts.
+    is launched while the current one runs (a kernel takes ~0.5 s to boot, on the other core) and
+    imports, silently and in a scratch namespace, the modules that notebook imports (its opening
+    import statements and the kit modules they lead to; ~1 s of pandas, matplotlib and the kit in
+    every kernel); a finished kernel is shut down while the next notebook runs instead of before it
+    starts. Nothing of the warm-up is visible to the notebook but sys.modules: no names, no
+    execution count, no output (a failing import is left for the notebook's own cell to report).
     """
 
     def __init__(self, cwd: Path):
         self.cwd = cwd
         self.ahead = None
-        self._stopping = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ocop-kernel-stop")
+        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="ocop-kernels")
+        self._warming: dict[int, Any] = {}
 
-    def _start(self):
+    def _start(self, notebook: Path | None = None):
         from jupyter_core.utils import run_sync
 
         km = _kernel_manager_class()(kernel_name="python3")
         run_sync(km.start_kernel)(cwd=str(self.cwd), extra_arguments=list(KERNEL_ARGUMENTS))
-        return km
-
-    def take(self, start_next: bool):
-        """The kernel for the notebook about to run (started now if none is ready); maybe launch the next."""
-        km, self.ahead = self.ahead, None
-        if km is None:
-            km = self._start()
-        if start_next:
-            self.ahead = self._start()
+        code = _warm_up_code(notebook) if notebook is not None else None
+        if code is not None:
+            self._warming[id(km)] = self._pool.submit(self._warm_up, km, code)
         return km
 
     @staticmethod
-    def _shutdown(km) -> None:
+    def _warm_up(km, code: str) -> None:
+        from jupyter_client.blocking import BlockingKernelClient
+
+        kc = BlockingKernelClient()
+        kc.load_connection_info(km.get_connection_info())
+        try:
+            kc.start_channels()
+            kc.wait_for_ready(timeout=60)
+            msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+            while True:  # the reply says the warm-up is over (the notebook's requests queue behind it)
+                reply = kc.get_shell_msg(timeout=300)
+                if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                    break
+        except Exception:  # noqa: BLE001 — no warm-up only means the notebook imports as usual
+            pass
+        finally:
+            kc.stop_channels()
+
+    def take(self, next_notebook: Path | None):
+        """The kernel for the notebook about to run (started now if none is ready); launch the next one's."""
+        km, self.ahead = self.ahead, None
+        if km is None:
+            km = self._start()
+        if next_notebook is not None:
+            self.ahead = self._start(next_notebook)
+        return km
+
+    def _shutdown(self, km) -> None:
         from jupyter_core.utils import run_sync
 
+        warming = self._warming.pop(id(km), None)
+        if warming is not None:
+            warming.result()
         try:
             for kc in km.__dict__.get("_ocop_clients", []):
                 kc.stop_channels()
@@ -254,14 +368,14 @@ class _Kernels:
                 pass
 
     def stop(self, km) -> None:
-        self._stopping.submit(self._shutdown, km)
+        self._pool.submit(self._shutdown, km)
 
     def close(self) -> None:
         """Stop a kernel started ahead but not used, and wait until every kernel has exited."""
         if self.ahead is not None:
             self.stop(self.ahead)
             self.ahead = None
-        self._stopping.shutdown(wait=True)
+        self._pool.shutdown(wait=True)
 
 
 def _run_one(nb_path: Path, out_path: Path, params: dict, km) -> None:
@@ -716,7 +830,7 @@ def _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log,
             km = None
             try:
                 try:
-                    km = kernels.take(start_next=i + 1 < len(notebooks))
+                    km = kernels.take(notebooks[i + 1] if i + 1 < len(notebooks) else None)
                 except Exception as exc:  # no python3 kernel, cannot launch ...
                     raise NotebookFailed(nb.name, None, type(exc).__name__, str(exc), None) from None
                 _run_one(nb, target, {k: v for k, v in params.items() if k in declared}, km)

@@ -50,8 +50,8 @@ def launches(monkeypatch):
     seen = []
     original = report._Kernels._start
 
-    def start(self):
-        km = original(self)
+    def start(self, *args):
+        km = original(self, *args)
         seen.append((time.monotonic(), km))
         return km
 
@@ -160,3 +160,51 @@ def test_bad_registry_stops_before_any_kernel(tmp_path, launches):
         report.run_report([bad], out_dir=tmp_path / "out", notebooks_dir=nbs, progress=False)
     assert not isinstance(info.value, (report.NotebookFailed, ConfigError))
     assert launches == []
+
+
+def test_notebook_imports_read_from_the_code(tmp_path):
+    path = tmp_path / "01_x.ipynb"
+    make_notebook(path, ["import ocop_analysis as oa\nfrom ocop_analysis import analysis\nimport os.path\n"
+                         "reg = oa.load_registry(None)\nimport json",
+                         "ax = oa.charts.plot_tile_map(analysis.district_totals(t))\nreg.evaluations.head()",
+                         "%matplotlib inline"])
+    statements, chains = report.notebook_imports(path)
+    # only the imports that open the first code cell (`import json` comes after other code)
+    assert statements == ["import ocop_analysis as oa", "from ocop_analysis import analysis", "import os.path"]
+    assert ("ocop_analysis", ["load_registry"]) in chains
+    assert ("ocop_analysis", ["charts", "plot_tile_map"]) in chains
+    assert ("ocop_analysis", ["analysis", "district_totals"]) in chains
+    assert ("os", ["path"]) not in chains                  # `import os.path` binds os, not used as os.x
+    assert not any(module == "reg" or "evaluations" in attrs for module, attrs in chains)
+    empty = tmp_path / "02_empty.ipynb"
+    make_notebook(empty, [])
+    assert report.notebook_imports(empty) == ([], [])
+    assert report._warm_up_code(empty) is None
+
+
+WAIT_FOR_WARM_UP = """import os, time
+for _ in range(600):
+    if os.path.exists("warm_marker.txt"):
+        break
+    time.sleep(0.1)
+print("SEEN", int(os.path.exists("warm_marker.txt")))"""
+
+LEAKS = """print("LEAKED", sum(name in globals() for name in ("STATEMENTS", "CHAINS", "importlib", "types", "statement")))
+print("MINE", int("warmmod" in globals()))"""
+
+
+def test_next_kernel_imports_its_notebooks_modules_ahead_and_leaves_no_trace(tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    # a module that says when it is imported (the kernels run in the notebooks' folder)
+    (nbs / "warmmod.py").write_text("open('warm_marker.txt', 'w').write('imported')\n", encoding="utf-8")
+    make_notebook(nbs / "01_first.ipynb", [WAIT_FOR_WARM_UP])
+    make_notebook(nbs / "02_second.ipynb", ["import warmmod", LEAKS])
+    out = report.run_report(out_dir=tmp_path / "out", notebooks_dir=nbs, workbooks=False, progress=False)
+    # notebook 02's import ran in its kernel while notebook 01 was still running
+    assert _printed(out / "notebooks" / "01_first.ipynb", "SEEN") == [1.0]
+    second = nbformat.read(out / "notebooks" / "02_second.ipynb", as_version=4)
+    assert _printed(out / "notebooks" / "02_second.ipynb", "LEAKED") == [0.0]
+    assert _printed(out / "notebooks" / "02_second.ipynb", "MINE") == [1.0]
+    counts = [c.execution_count for c in second.cells if c.cell_type == "code"]
+    assert counts == [1, 2, 3, 4]                          # the silent warm-up took no execution count
