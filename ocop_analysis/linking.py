@@ -714,12 +714,12 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @functools.cache
 def _anchor_id(key: str) -> str:
+    """``P-`` + 10 hex digits of the SHA-1 of the anchor's key (memoised: registries repeat names)."""
     return "P-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
 
 
 def _cluster_ids(keys: _Keys, comp: np.ndarray) -> np.ndarray:
     """The id of each key's product: its one registry code, else from the anchor's key."""
-    n = len(comp)
     order = np.lexsort((keys.first_year_float, comp))  # stable: ties by key, i.e. by name
     start = _group_starts(comp[order])
     roots, anchors = comp[order][start], order[start]
