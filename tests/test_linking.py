@@ -420,3 +420,18 @@ def test_entity_rest_strips_the_longest_canonical_prefix():
     expected = ["my xuong", "tan loc", "cong tyx", "htx", "le van loi", "", "ba hung"]
     assert [linking._entity_rest(e) for e in ekeys] == expected
     assert linking._entity_rests(ekeys) == expected
+
+
+def test_many_new_names_folded_as_one_column_keep_their_spellings_together():
+    # > 100 names fold has never met: folded at once by normalize.fold_many. Each product is written twice
+    # (as is in 2019, NFD and upper case in 2023): one exact key. All were evaluated in both years, so no
+    # two products are ever compared (no warning), and 150 products remain.
+    rows = []
+    for i in range(150):
+        name = f"Sản phẩm thử nghiệm số {i} Đặc Biệt Ưu Tú"
+        rows.append((f"HTX Kiểm Thử {i}", name, 866 + i % 12, 2019))
+        rows.append((f"HỢP TÁC XÃ KIỂM THỬ {i}", unicodedata.normalize("NFD", name.upper()), 866 + i % 12, 2023))
+    ids, problems = ids_of(rows)
+    assert len(set(ids)) == 150
+    assert all(ids[2 * i] == ids[2 * i + 1] for i in range(150))
+    assert problems == []
