@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import base64
 import datetime as dt
 import functools
@@ -309,7 +310,8 @@ class _Kernels:
     def __init__(self, cwd: Path):
         self.cwd = cwd
         self.ahead = None
-        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="ocop-kernels")
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ocop-kernel-stop")
+        self._warm_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ocop-kernel-warm")
         self._warming: dict[int, Any] = {}
 
     def _start(self, notebook: Path | None = None):
@@ -319,7 +321,7 @@ class _Kernels:
         run_sync(km.start_kernel)(cwd=str(self.cwd), extra_arguments=list(KERNEL_ARGUMENTS))
         code = _warm_up_code(notebook) if notebook is not None else None
         if code is not None:
-            self._warming[id(km)] = self._pool.submit(self._warm_up, km, code)
+            self._warming[id(km)] = self._warm_pool.submit(self._warm_up, km, code)
         return km
 
     @staticmethod
@@ -340,6 +342,11 @@ class _Kernels:
             pass
         finally:
             kc.stop_channels()
+
+    def prepare(self, notebook: Path) -> None:
+        """Launch the kernel of the first notebook now (it boots while the caller does other work)."""
+        if self.ahead is None:
+            self.ahead = self._start(notebook)
 
     def take(self, next_notebook: Path | None):
         """The kernel for the notebook about to run (started now if none is ready); launch the next one's."""
@@ -371,11 +378,12 @@ class _Kernels:
         self._pool.submit(self._shutdown, km)
 
     def close(self) -> None:
-        """Stop a kernel started ahead but not used, and wait until every kernel has exited."""
+        """Stop a kernel started ahead but not used, and wait until every kernel has exited (idempotent)."""
         if self.ahead is not None:
             self.stop(self.ahead)
             self.ahead = None
         self._pool.shutdown(wait=True)
+        self._warm_pool.shutdown(wait=True)
 
 
 def _run_one(nb_path: Path, out_path: Path, params: dict, km) -> None:
@@ -708,19 +716,25 @@ def run_report(registry_paths: Sequence[str | Path] | str | Path | None = None, 
     failure: NotebookFailed | None = None
     executed: list[Path] = []
     figures_by_nb: dict[str, list[Path]] = {}
-    books = None
+    books = kernels = None
     try:
         if workbooks:
+            with _inline_backend():
+                kernels = _Kernels(nb_dir)
+                if notebooks:  # the first notebook's kernel boots (and imports) while the registry loads
+                    kernels.prepare(notebooks[0])
             # The registry is loaded (and checked) before any notebook runs; the workbooks are then
             # written by a thread while the notebooks run in their kernels.
             books = _Workbooks(regs, plan, scenarios, as_of, lang, out, log)
         params = {"registry_paths": regs, "plan_path": plan, "scenarios_path": scenarios,
                   "as_of": as_of, "lang": lang, "output_dir": str(out)}
         failure = _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log, progress,
-                                 stop=books.failed if books else None)
+                                 stop=books.failed if books else None, kernels=kernels)
         if books:
             log.outputs += books.result()  # re-raises what went wrong while writing them
     finally:
+        if kernels:
+            kernels.close()
         if books:
             books.wait()
         log.seconds = round(time.perf_counter() - start, 1)
@@ -802,7 +816,24 @@ def _snapshot(folder: Path) -> dict[Path, int]:
     return {p: p.stat().st_mtime_ns for p in folder.iterdir() if p.is_file()}
 
 
-def _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log, progress, stop=None):
+@contextlib.contextmanager
+def _inline_backend():
+    """MPLBACKEND set to the inline backend while kernels are launched (a kernel takes its environment
+    when it starts): charts must show inline, so they land in the HTML, even if the caller runs with
+    MPLBACKEND=Agg."""
+    previous = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = INLINE_BACKEND
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = previous
+
+
+def _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log, progress, stop=None,
+                   kernels=None):
     """Run the notebooks one after the other, each in a fresh kernel (started one notebook ahead)."""
     from tqdm.auto import tqdm
 
@@ -810,14 +841,12 @@ def _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log,
     nb_out.mkdir(parents=True, exist_ok=True)
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    previous_backend = os.environ.get("MPLBACKEND")
-    # Charts must show inline (so they land in the HTML) even if the caller runs with MPLBACKEND=Agg.
-    # Set before any kernel is launched: a kernel takes its environment when it starts.
-    os.environ["MPLBACKEND"] = INLINE_BACKEND
+    env = _inline_backend()
+    env.__enter__()
     # papermill logs "Unable to parse line" for parameter comments it cannot read; we read them ourselves
     logging.getLogger("papermill").setLevel(logging.ERROR)
     bar = tqdm(notebooks, unit="notebook", disable=not progress, file=sys.stderr, desc="report")
-    kernels = _Kernels(nb_dir)
+    kernels = kernels if kernels is not None else _Kernels(nb_dir)
     try:
         for i, nb in enumerate(bar):
             if stop is not None and stop():
@@ -852,10 +881,7 @@ def _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log,
     finally:
         bar.close()
         kernels.close()
-        if previous_backend is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = previous_backend
+        env.__exit__(None, None, None)
     return None
 
 
