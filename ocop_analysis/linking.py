@@ -77,9 +77,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
-from . import normalize
 from .errors import ConfigError
-from .normalize import _entity_prefixes, clean_text, entity_key, fold, is_blank, product_key
+from .normalize import _entity_prefixes, clean_text, entity_key, fold, fold_many, is_blank, product_key
 
 __all__ = ["assign_product_ids", "read_links", "LINK_COLUMNS", "LINK_SCORE", "POSSIBLE_SCORE"]
 
@@ -227,14 +226,10 @@ def _fold_ids(series: pd.Series, func) -> tuple[np.ndarray, list[str]]:
 
 
 def _fold_unseen(values: list) -> None:
-    """Fold the values ``fold`` has not met yet as one column (``normalize.fold_many``, which fills fold's
-    memo): a registry's names are folded at once the first time, then looked up."""
-    memo, fold_column = getattr(normalize, "_FOLDED", None), getattr(normalize, "fold_many", None)
-    if memo is None or fold_column is None:
-        return
-    unseen = [v for v in values if isinstance(v, str) and v not in memo]
-    if len(unseen) > 100:
-        fold_column(unseen)
+    """Fold a column's values at once (``normalize.fold_many`` fills fold's memo and skips what it holds):
+    a registry's names are folded together the first time, then looked up one by one."""
+    if len(values) > 100:
+        fold_many(values)
 
 
 def _sorted_keys(entities: list[str], products: list[str], entity: np.ndarray, product: np.ndarray):

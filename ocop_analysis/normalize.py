@@ -177,11 +177,16 @@ def fold_many(values) -> list[str]:
     marks across the separator, a starter), so the joined text is folded with a handful of whole-string
     operations: NFD, one ``replace`` per distinct nonspacing mark and per distinct punctuation character
     found in it, casefold; then each text's whitespace is collapsed. Texts clean_text would change, and
-    non-text values, are folded one by one. Results are memoised for :func:`fold` too.
+    non-text values, are folded one by one. Results are memoised for :func:`fold` too, and values already
+    in that memo are not folded again.
     """
     values = list(values)
-    out: list = [None] * len(values)
-    sure = np.flatnonzero(unchanged_by_clean_text(values)).tolist()
+    memo = _FOLDED
+    out: list = [memo.get(v) if v.__class__ is str else None for v in values]
+    new = [i for i, o in enumerate(out) if o is None]
+    if not new:
+        return out
+    sure = [new[k] for k in np.flatnonzero(unchanged_by_clean_text([values[i] for i in new])).tolist()]
     texts = [values[i] for i in sure]
     joined = _FOLD_SEP.join(texts)
     if texts and joined.count(_FOLD_SEP) == len(texts) - 1:

@@ -273,3 +273,14 @@ def test_bulk_fold_and_entity_types_equal_the_one_by_one_versions(values):
     assert fold_many(values) == [_fold(v) for v in values]
     assert [fold(v) for v in values] == [_fold(v) for v in values]
     assert entity_types(values) == [entity_type(v) for v in values]
+
+
+def test_fold_many_skips_values_it_has_folded_and_keeps_order(monkeypatch):
+    from ocop_analysis import normalize as nz
+    nz._FOLDED.clear()
+    assert nz.fold_many(["Hạt sen", "Mắm  cá", None]) == ["hat sen", "mam ca", ""]
+    calls = []
+    real = nz.unchanged_by_clean_text
+    monkeypatch.setattr(nz, "unchanged_by_clean_text", lambda values, also="": calls.append(list(values)) or real(values))
+    assert nz.fold_many(["Mắm  cá", "Bánh pía", "Hạt sen"]) == ["mam ca", "banh pia", "hat sen"]
+    assert calls == [["Bánh pía"]]          # only the new name went through the bulk check
