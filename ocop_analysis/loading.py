@@ -785,7 +785,7 @@ def _revocation_frame(rev: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- identity and duplicates
 
 def _assign_ids(ev: pd.DataFrame, rev: pd.DataFrame, links_path) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
-    ev = ev[~ev["rejected"].astype(bool)].copy() if len(ev) else ev.copy()
+    ev = ev[~ev["rejected"].astype(bool)] if len(ev) else ev.copy()  # a new frame either way (copy-on-write)
     rev_ok = rev[~rev["rejected"].astype(bool)] if len(rev) else rev
     cols = ["entity_name", "product_name", "district_code", "year", "product_code",
             "source_file", "source_sheet", "source_row"]
@@ -793,7 +793,7 @@ def _assign_ids(ev: pd.DataFrame, rev: pd.DataFrame, links_path) -> tuple[pd.Dat
     links = _read_links(links_path) if links_path is not None else None
     if len(both):
         ids, problems = linking.assign_product_ids(both, links)
-        ids = list(ids)
+        ids = ids.to_numpy(dtype=object, na_value=None)  # in C; list() of an Arrow column is a Python loop
     else:
         ids, problems = [], []
     ev["product_id"] = ids[:len(ev)]
@@ -813,10 +813,13 @@ def _assign_ids(ev: pd.DataFrame, rev: pd.DataFrame, links_path) -> tuple[pd.Dat
 
 
 def _ensure(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """``frame`` with every column of ``cols`` (missing ones empty); the frame itself when none is missing."""
+    missing = [c for c in cols if c not in frame]
+    if not missing:
+        return frame
     frame = frame.copy()
-    for c in cols:
-        if c not in frame:
-            frame[c] = None
+    for c in missing:
+        frame[c] = None
     return frame
 
 
