@@ -287,8 +287,8 @@ class _XlsxGrid:
 
     def feed(self, window: bytes, start: int) -> None:
         # a match inside the carried-over tail is seen twice; harmless for a maximum
-        if not self.formulas:
-            self.formulas = b"</f>" in window or b":f>" in window
+        if not self.formulas:  # "</f>" or "</x:f>" (one scan; an "f>" in text only costs a closer look later)
+            self.formulas = b"f>" in window
         if self.cols and not _unusual_attributes(window):
             claim = self.rows
             last = window.rfind(b"<row")

@@ -152,3 +152,9 @@ def test_declaration_after_a_long_prolog_is_still_refused(tmp_path):
     prolog = b"<?xml version='1.0'?><!--" + comment + b'--><!DOCTYPE worksheet [<!ENTITY a "b">]>'
     with pytest.raises(RegistryError, match="declares XML entities"):
         safety.check_file(with_sheet(tmp_path, prolog + sheet_xml(10)))
+
+
+def test_scan_sees_a_prefixed_formula_element(tmp_path):
+    # some writers prefix the spreadsheetml namespace: <x:f>…</x:f>
+    data = sheet_xml(20, far=(10, b'<row r="11"><c r="A11"><x:f>A1*2</x:f></c></row>'))
+    assert safety.scan_file(with_sheet(tmp_path, data)).formula_parts == {"xl/worksheets/sheet1.xml"}
