@@ -8,6 +8,7 @@
 """
 import json
 import os
+import re
 import time
 
 import nbformat
@@ -219,3 +220,33 @@ def test_next_kernel_imports_its_notebooks_modules_ahead_and_leaves_no_trace(tmp
     assert _printed(out / "notebooks" / "02_second.ipynb", "MINE") == [1.0]
     counts = [c.execution_count for c in second.cells if c.cell_type == "code"]
     assert counts == [1, 2, 3, 4]                          # the silent warm-up took no execution count
+
+
+CHART_CELL = """import matplotlib.pyplot as plt
+fig, ax = plt.subplots(figsize=(2, 1.5))
+ax.bar([1, 2], [N, 1])
+ax.set_title("Hạng sao ★")"""
+
+
+def test_html_is_the_same_with_images_stashed_during_export(tmp_path, monkeypatch):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    make_notebook(nbs / "01_a.ipynb", [CHART_CELL.replace("N", "3"), "print('text')"])
+    make_notebook(nbs / "02_b.ipynb", [CHART_CELL.replace("N", "2")])
+    out = report.run_report(out_dir=tmp_path / "out", notebooks_dir=nbs, workbooks=False, progress=False)
+    executed = sorted((out / "notebooks").glob("*.ipynb"))
+    shown = [o["data"]["image/png"] for p in executed for c in nbformat.read(p, as_version=4).cells
+             if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    assert len(shown) == 2
+    kwargs = dict(figures_by_nb={}, header_md="# Báo cáo", lang="vi")
+    stashed = report.write_html(executed, tmp_path / "stashed.html", **kwargs).read_text(encoding="utf-8")
+    monkeypatch.setattr(report, "_stash_images", lambda merged: {})
+    plain = report.write_html(executed, tmp_path / "plain.html", **kwargs).read_text(encoding="utf-8")
+
+    def same_ids(page):  # the header and TOC cells get random ids from nbformat on every call
+        return re.sub(r"cell-id=[0-9a-f]{8}", "cell-id=X", page)
+
+    assert same_ids(stashed) == same_ids(plain)
+    assert "OCOPIMAGE" not in stashed
+    for data in shown:
+        assert f"data:image/png;base64,{data}" in stashed
