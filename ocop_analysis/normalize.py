@@ -182,7 +182,7 @@ def fold_many(values) -> list[str]:
     """
     values = list(values)
     memo = _FOLDED
-    out: list = [memo.get(v) if v.__class__ is str else None for v in values]
+    out: list = [memo.get(v) if v.__class__ is str else None for v in values] if memo else [None] * len(values)
     new = [i for i, o in enumerate(out) if o is None]
     if not new:
         return out
@@ -198,12 +198,37 @@ def fold_many(values) -> list[str]:
         for ch in set(joined):
             if ch != _FOLD_SEP and _PUNCT.match(ch):
                 joined = joined.replace(ch, " ")
-        for i, part in zip(sure, joined.split(_FOLD_SEP)):
-            out[i] = _FOLDED[values[i]] = " ".join(part.split())
-    for i, value in enumerate(values):
+        parts = joined.split(_FOLD_SEP)
+        # The texts were single-spaced and stripped; only a punctuation mark turned into a space (or a
+        # dropped mark next to a space) can leave a double or an edge space: collapse just those parts.
+        for k in _parts_with_spacing(joined, parts):
+            parts[k] = " ".join(parts[k].split())
+        memo.update(zip(texts, parts))
+        filled = np.array(out, dtype=object)
+        filled[sure] = parts
+        out = filled.tolist()
+    for i in new:
         if out[i] is None:
-            out[i] = fold(value)
+            out[i] = fold(values[i])
     return out
+
+
+def _parts_with_spacing(joined: str, parts: list[str]) -> set[int]:
+    """Indices of the ``_FOLD_SEP``-separated parts of ``joined`` with a doubled, leading or trailing space."""
+    at = []
+    for pair, offset in (("  ", 0), (" " + _FOLD_SEP, 0), (_FOLD_SEP + " ", 1)):
+        i = joined.find(pair)
+        while i >= 0:
+            at.append(i + offset)
+            i = joined.find(pair, i + 1)
+    if joined.startswith(" "):
+        at.append(0)
+    if joined.endswith(" "):
+        at.append(len(joined) - 1)
+    if not at:
+        return set()
+    starts = np.concatenate(([0], np.cumsum(np.fromiter(map(len, parts), dtype=np.int64, count=len(parts)) + 1)[:-1]))
+    return set((np.searchsorted(starts, np.asarray(at), side="right") - 1).tolist())
 
 
 class _NonspacingMarks(dict):

@@ -261,7 +261,7 @@ def test_fold_drops_every_nonspacing_mark():
 
 _NAMES = st.lists(st.one_of(st.lists(st.sampled_from(["Cty", "TNHH", "HTX", "Hợp", "tác", "xã", "Mỹ", "Xương", "Đặc",
                                                       "sản", "ĐỒNG", "THÁP", " ", "  ", "-", "_", "(", ")", "3",
-                                                      "e\u0301", "\u00a0", "×", "\U0002a6d6", "Ǆ", "ß", ""]),
+                                                      "e\u0301", "\u0301", "\u0303", "\u00a0", "×", "\U0002a6d6", "Ǆ", "ß", "İ", ""]),
                                       max_size=6).map(" ".join),
                             st.text(max_size=8), st.none(), st.integers(), st.floats()), max_size=25)
 
