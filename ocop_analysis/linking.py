@@ -78,7 +78,7 @@ import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
 from .errors import ConfigError
-from .normalize import _entity_prefixes, clean_text, entity_key, fold, fold_many, is_blank, product_key
+from .normalize import _entity_prefixes, clean_text, entity_keys, fold, fold_many, is_blank, product_key
 
 __all__ = ["assign_product_ids", "read_links", "LINK_COLUMNS", "LINK_SCORE", "POSSIBLE_SCORE"]
 
@@ -215,21 +215,12 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _fold_ids(series: pd.Series, func) -> tuple[np.ndarray, list[str]]:
-    """Ids of ``func(value)`` for every row and the distinct results; ``func`` runs once per distinct value."""
+    """Ids of ``func(values)`` for every row and the distinct results; ``func`` maps a list of the column's
+    distinct values at once (``normalize.fold_many``, ``normalize.entity_keys``)."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    uniques = np.asarray(uniques, dtype=object).tolist()
-    _fold_unseen(uniques)
-    results = [func(u) for u in uniques]
-    results.append(func(None))  # code -1 (a blank cell) takes the last
+    results = func([*np.asarray(uniques, dtype=object).tolist(), None])  # None: code -1 (a blank cell) takes the last
     ids, distinct = pd.factorize(np.asarray(results, dtype=object))
     return ids[codes], distinct.tolist()
-
-
-def _fold_unseen(values: list) -> None:
-    """Fold a column's values at once (``normalize.fold_many`` fills fold's memo and skips what it holds):
-    a registry's names are folded together the first time, then looked up one by one."""
-    if len(values) > 100:
-        fold_many(values)
 
 
 def _sorted_keys(entities: list[str], products: list[str], entity: np.ndarray, product: np.ndarray):
@@ -257,8 +248,8 @@ class _Keys:
     def __init__(self, df: pd.DataFrame):
         n = len(df)
         self.df = df
-        ent_row, self.entities = _fold_ids(_column(df, "entity_name"), entity_key)
-        prod_row, self.products = _fold_ids(_column(df, "product_name"), fold)
+        ent_row, self.entities = _fold_ids(_column(df, "entity_name"), entity_keys)
+        prod_row, self.products = _fold_ids(_column(df, "product_name"), fold_many)
         n_prod = len(self.products)
         pair = ent_row.astype(np.int64) * n_prod + prod_row
         distinct, row_key = np.unique(pair, return_inverse=True)

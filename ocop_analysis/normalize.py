@@ -662,6 +662,19 @@ def entity_types(values) -> list[str]:
     return out
 
 
+def entity_keys(values) -> list[str]:
+    """``[entity_key(v) for v in values]`` over :func:`fold_many` (a column at once)."""
+    out = []
+    for key in fold_many(values):
+        found = _entity_prefix(key)
+        if found is None:
+            out.append(key)
+        else:
+            prefix, (_, canonical) = found
+            out.append(f"{fold(canonical)} {key[len(prefix):].strip()}".strip())
+    return out
+
+
 @cache
 def entity_key(name: Any) -> str:
     """Identity key of an entity: folded, with the type prefix in one canonical spelling,

@@ -273,6 +273,9 @@ def test_bulk_fold_and_entity_types_equal_the_one_by_one_versions(values):
     assert fold_many(values) == [_fold(v) for v in values]
     assert [fold(v) for v in values] == [_fold(v) for v in values]
     assert entity_types(values) == [entity_type(v) for v in values]
+    from ocop_analysis.normalize import entity_key, entity_keys
+    entity_key.cache_clear()
+    assert entity_keys(values) == [entity_key(v) for v in values]
 
 
 def test_fold_many_skips_values_it_has_folded_and_keeps_order(monkeypatch):
