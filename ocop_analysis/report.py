@@ -10,7 +10,12 @@
    functions — never scraped from notebooks);
 3. runs ``notebooks/NN_*.ipynb`` in order with papermill, one progress step
    each, passing only the parameters each notebook declares; executed copies
-   go to ``<out>/notebooks/`` and figures to ``<out>/figures/``;
+   go to ``<out>/notebooks/`` and figures to ``<out>/figures/``. Each notebook
+   runs in its own fresh kernel; to save time (issue 9) the next notebook's
+   kernel is launched, and imports what that notebook imports, while the
+   current one runs, finished kernels stop in the background, the executed
+   notebook is written once, and registry_clean.xlsx/summary.xlsx are written
+   by a thread meanwhile;
 4. joins the executed notebooks into one offline HTML page, ``report.html``
    (code hidden, table of contents, charts embedded).
 
