@@ -185,14 +185,15 @@ def _read_file(path: Path, sheets: list, problems: list, ev_parts: list, rev_par
                 f"result (the file was never recalculated); those cells were read as empty. Open the file in Excel, "
                 f"let it recalculate, and save it."))
         frame = lay.data
-        frame["source_file"] = name
-        frame["source_sheet"] = sheet.name
         title_no, title_date = _title_decision(lay.title)
-        frame["ctx_year"] = _year_in(lay.title) or _year_in(sheet.name) or file_year
-        frame["ctx_decision_no"] = title_no
-        frame["ctx_decision_date"] = title_date
-        frame["ctx_sheet_district"] = lay.sheet_district
-        frame["ctx_has_column"] = ",".join(lay.columns)
+        context = {"source_file": name, "source_sheet": sheet.name,
+                   "ctx_year": _year_in(lay.title) or _year_in(sheet.name) or file_year,
+                   "ctx_decision_no": title_no, "ctx_decision_date": title_date,
+                   "ctx_sheet_district": lay.sheet_district, "ctx_has_column": ",".join(lay.columns)}
+        for column, value in context.items():
+            # object columns like the cells' (a plain string would make an Arrow "str" column that every
+            # later step converts back to Python objects)
+            frame[column] = np.full(len(frame), value, dtype=object)
         (rev_parts if lay.kind == "revocations" else ev_parts).append(frame)
 
 
