@@ -119,6 +119,7 @@ def forget_names() -> None:
     """Empty the kit's per-name memos (folded names, entity types and keys), so each timed load or linking
     run folds its names as the first load of a session does, not from an earlier run's memo."""
     normalize._FOLDED.clear()
+    normalize._PREFIX_OF.clear()
     normalize.entity_type.cache_clear()
     normalize.entity_key.cache_clear()
 

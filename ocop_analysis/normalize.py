@@ -634,12 +634,23 @@ def _prefix_index() -> dict[str, list[tuple[str, str, tuple[str, str]]]]:
 def _entity_prefix(key: str) -> tuple[str, tuple[str, str]] | None:
     """The longest prefix of the entity types table equal to the folded ``key`` or followed in it by a space.
 
-    Only the prefixes sharing the key's first word are tried (one dictionary lookup picks them).
+    Only the prefixes sharing the key's first word are tried (one dictionary lookup picks them). Memoised:
+    the loader asks for each entity's type, then linking for its key.
     """
+    try:
+        return _PREFIX_OF[key]
+    except KeyError:
+        pass
+    result = None
     for prefix, spaced, found in _prefix_index().get(key.split(" ", 1)[0], ()):
         if key == prefix or key.startswith(spaced):
-            return prefix, found
-    return None
+            result = prefix, found
+            break
+    _PREFIX_OF[key] = result
+    return result
+
+
+_PREFIX_OF: dict[str, tuple[str, tuple[str, str]] | None] = {}
 
 
 @cache
