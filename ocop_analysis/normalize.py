@@ -120,16 +120,7 @@ def unchanged_by_clean_text(texts: list, also: str = "") -> np.ndarray:
         return ok
     joined = _SEP.join(strs)
     starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
-    bad_at = [m.start() for m in _odd_chars(also).finditer(joined)]
-    for pair, offset in (("  ", 0), (" " + _SEP, 0), (_SEP + " ", 1)):
-        at = joined.find(pair)
-        while at >= 0:
-            bad_at.append(at + offset)
-            at = joined.find(pair, at + 1)
-    if joined.startswith(" "):
-        bad_at.append(0)
-    if joined.endswith(" "):
-        bad_at.append(len(joined) - 1)
+    bad_at = [m.start() for m in _odd_chars(also).finditer(joined)] + _spacing_positions(joined, _SEP)
     if joined.count(_SEP) != n - 1:  # a text holding the separator itself: offsets stay right, judge it apart
         ok &= np.fromiter((_SEP not in t for t in strs), dtype=bool, count=n)
     if bad_at:
@@ -213,10 +204,11 @@ def fold_many(values) -> list[str]:
     return out
 
 
-def _parts_with_spacing(joined: str, parts: list[str]) -> set[int]:
-    """Indices of the ``_FOLD_SEP``-separated parts of ``joined`` with a doubled, leading or trailing space."""
+def _spacing_positions(joined: str, sep: str) -> list[int]:
+    """Positions, in texts joined by ``sep``, of a doubled space or a text's leading or trailing space
+    (each inside the text it belongs to). Substring searches in C; usually none is found."""
     at = []
-    for pair, offset in (("  ", 0), (" " + _FOLD_SEP, 0), (_FOLD_SEP + " ", 1)):
+    for pair, offset in (("  ", 0), (" " + sep, 0), (sep + " ", 1)):
         i = joined.find(pair)
         while i >= 0:
             at.append(i + offset)
@@ -225,6 +217,12 @@ def _parts_with_spacing(joined: str, parts: list[str]) -> set[int]:
         at.append(0)
     if joined.endswith(" "):
         at.append(len(joined) - 1)
+    return at
+
+
+def _parts_with_spacing(joined: str, parts: list[str]) -> set[int]:
+    """Indices of the ``_FOLD_SEP``-separated parts of ``joined`` with a doubled, leading or trailing space."""
+    at = _spacing_positions(joined, _FOLD_SEP)
     if not at:
         return set()
     starts = np.concatenate(([0], np.cumsum(np.fromiter(map(len, parts), dtype=np.int64, count=len(parts)) + 1)[:-1]))
