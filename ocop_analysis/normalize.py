@@ -130,7 +130,7 @@ def unchanged_by_clean_text(texts: list, also: str = "") -> np.ndarray:
     return ok
 
 
-_FOLDED: dict[Any, str] = {}  # fold's memo, shared with fold_many (which fills it a column at a time)
+_FOLDED: dict[str, str] = {}  # fold's memo for text, shared with fold_many (which fills it a column at a time)
 
 
 def fold(value: Any) -> str:
@@ -139,13 +139,13 @@ def fold(value: Any) -> str:
     >>> fold("THÀNH PHỐ  Sa Đéc."), fold("Thành phố Sa Đéc")
     ('thanh pho sa dec', 'thanh pho sa dec')
     """
+    if value.__class__ is not str:  # a dict key would merge True, 1 and 1.0; other values are rare here
+        return _fold(value)
     try:
         return _FOLDED[value]
     except KeyError:
         result = _FOLDED[value] = _fold(value)
         return result
-    except TypeError:  # unhashable
-        return _fold(value)
 
 
 def _fold(value: Any) -> str:

@@ -287,3 +287,9 @@ def test_fold_many_skips_values_it_has_folded_and_keeps_order(monkeypatch):
     monkeypatch.setattr(nz, "unchanged_by_clean_text", lambda values, also="": calls.append(list(values)) or real(values))
     assert nz.fold_many(["Mắm  cá", "Bánh pía", "Hạt sen"]) == ["mam ca", "banh pia", "hat sen"]
     assert calls == [["Bánh pía"]]          # only the new name went through the bulk check
+
+
+def test_fold_keeps_true_apart_from_one():
+    # the memo must not merge values that compare equal across types (True == 1 == 1.0)
+    assert fold(1) == "1" and fold(True) == "true" and fold(1.0) == "1"
+    assert fold(True) == "true"
