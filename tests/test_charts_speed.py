@@ -136,3 +136,38 @@ def test_outside_a_kernel_nothing_is_attached(tmp_path):
     fig, _ = _figure()
     th.save(fig, "chart", out_dir=tmp_path)
     assert not hasattr(fig, th._SAVED_ATTR)
+
+
+def test_changed_then_drawn_after_save_is_rendered_again(shell, tmp_path):
+    # the draw clears fig.stale, but what it drew (the label) is not in the saved PNG
+    fig, ax = _figure()
+    th.save(fig, "chart", out_dir=tmp_path)
+    ax.set_xlabel("x")
+    fig.canvas.draw()
+    assert not fig.stale
+    assert shell.png(fig) == ("RENDERED", {})
+
+
+@pytest.mark.parametrize("draw", [
+    lambda fig, tmp: fig.savefig(tmp / "other.pdf"),
+    lambda fig, tmp: fig.savefig(tmp / "other.png"),
+    lambda fig, tmp: th.save(fig, "svg_only", out_dir=tmp, formats=("svg",)),
+])
+def test_any_draw_after_save_drops_the_saved_png(shell, tmp_path, draw):
+    fig, ax = _figure()
+    th.save(fig, "chart", out_dir=tmp_path)
+    ax.set_xlabel("x")
+    draw(fig, tmp_path)
+    assert shell.png(fig)[0] == "RENDERED"
+
+
+def test_saved_again_after_a_change_is_shown_from_the_new_png(shell, tmp_path):
+    # the second save() draws the figure (and fires draw events) itself: that must not drop its PNG
+    fig, ax = _figure()
+    th.save(fig, "first", out_dir=tmp_path)
+    ax.set_xlabel("x")
+    fig.canvas.draw()
+    second, _ = th.save(fig, "second", out_dir=tmp_path)
+    data, _ = shell.png(fig)
+    assert shell.renders == 0
+    assert base64.b64decode(data) == second.read_bytes()

@@ -286,9 +286,12 @@ def save(fig, name: str, *, formats: Iterable[str] = ("png", "svg"), dpi: int = 
 # figures is wrapped once so that a figure unchanged since save() is shown from those bytes, with
 # width/height halved like IPython's "retina" format (same size on screen, sharper). Any change to
 # the figure after save() makes it stale again (matplotlib propagates it from every artist) and it
-# is rendered as before.
+# is rendered as before. A draw after save() (fig.canvas.draw(), another savefig) clears the stale
+# flag without updating the saved PNG, so the figure also counts its draws ('draw_event') and the
+# saved PNG is used only while the count is the one save() recorded after its own savefig calls.
 
 _SAVED_ATTR = "_ocop_saved_png"
+_DRAWS_ATTR = "_ocop_draws"
 
 
 def _inline_shell():
@@ -311,9 +314,9 @@ def _png_size(data: bytes) -> tuple[int, int]:
 def _saved_png_printer(render):
     def printer(fig):
         saved = getattr(fig, _SAVED_ATTR, None)
-        if saved is None or fig.stale:
+        if saved is None or fig.stale or saved[2] != getattr(fig, _DRAWS_ATTR, None):
             return render(fig)
-        data, meta = saved
+        data, meta, _ = saved
         return b64encode(data).decode("ascii"), dict(meta)
 
     printer._ocop_wraps = render
@@ -338,6 +341,14 @@ def _show_from_saved(fig, png: Path, dpi: float) -> bool:
     width, height = _png_size(data)
     scale = fig.dpi / dpi
     meta = {} if abs(scale - 1) < 1e-9 else {"width": round(width * scale), "height": round(height * scale)}
-    setattr(fig, _SAVED_ATTR, (data, meta))
+    if not hasattr(fig, _DRAWS_ATTR):  # counted from now on: save()'s own draws are over
+        setattr(fig, _DRAWS_ATTR, 0)
+        fig.canvas.mpl_connect("draw_event", _count_draw)
+    setattr(fig, _SAVED_ATTR, (data, meta, getattr(fig, _DRAWS_ATTR)))
     fig.stale = False
     return True
+
+
+def _count_draw(event) -> None:
+    fig = event.canvas.figure
+    setattr(fig, _DRAWS_ATTR, getattr(fig, _DRAWS_ATTR, 0) + 1)
