@@ -995,7 +995,10 @@ def _disk_cached(kind: str, province: Any) -> pd.DataFrame:
         try:
             return pd.read_parquet(path)
         except Exception:  # noqa: BLE001 — a damaged entry is a miss; rebuilt below
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:  # read-only cache folder, someone else's entry: computed all the same
+                pass
     frame = _DISK_TABLES[kind](province)
     if path is not None:
         tmp = None

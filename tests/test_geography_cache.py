@@ -95,3 +95,26 @@ def test_no_cache_inside_the_repository(fresh, monkeypatch):
     assert geo._disk_path("districts", "dong-thap") is None
     assert len(geo.districts("dong-thap")) == 12
     assert not (paths.REPO_DIR / "cache-here").exists()
+
+
+@pytest.mark.parametrize("kind", ["district_coordinates", "districts"])
+def test_damaged_entry_that_cannot_be_removed_is_computed(fresh, monkeypatch, kind):
+    # a read-only OCOP_CACHE_DIR or an entry owned by someone else: the unlink is refused (the tests
+    # may run as root, which no file mode stops, so the refusal is made by hand)
+    func = getattr(geo, kind)
+    func("dong-thap")
+    (entry,) = fresh.glob(f"{kind}-*.parquet")
+    entry.write_bytes(b"not parquet")
+    geo._disk_cached.cache_clear()
+    original = type(entry).unlink
+
+    def refuse(self, missing_ok=False):
+        if self == entry:
+            raise PermissionError(13, "Permission denied", str(self))
+        return original(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(type(entry), "unlink", refuse)
+    table = func("dong-thap")
+    # Đồng Tháp has 12 old districts, codes 866–877 (OCOP.md district table)
+    assert len(table) == 12
+    assert sorted(table["code"]) == list(range(866, 878))
