@@ -655,26 +655,36 @@ def _toc(body: str, title: str) -> str:
     return f'{style}<nav class="ocop-toc"><h2>{html.escape(title)}</h2><ul>{"".join(items)}</ul></nav>'
 
 
-_IMAGE_KEY = re.compile(r"OCOPIMAGE\d{6}X")
-
-
 def _stash_images(merged) -> dict[str, str]:
     """Replace each output image's base64 text by a short key; {key: base64}.
 
     nbconvert's HTML exporter runs the whole page through an HTML parser and serialiser; with the
     charts (megabytes of base64) inside, that is most of the time write_html takes. The text is put
-    back verbatim after the export, so the page is the same.
+    back verbatim after the export, so the page is the same. The keys (``OCOPIMAGE000000X`` …) start
+    with a word found nowhere in the notebooks, so a page that prints such a string keeps it as is.
     """
+    text = json.dumps(merged.cells)
+    prefix = "OCOPIMAGE"
+    while prefix in text:
+        prefix += "Z"
     images: dict[str, str] = {}
     for cell in merged.cells:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             data = output.get("data", {})
             for mime in ("image/png", "image/jpeg"):
-                if isinstance(data.get(mime), str) and not _IMAGE_KEY.search(data[mime]):
-                    key = f"OCOPIMAGE{len(images):06d}X"
+                if isinstance(data.get(mime), str):
+                    key = f"{prefix}{len(images):06d}X"
                     images[key] = data[mime]
                     data[mime] = key
     return images
+
+
+def _unstash_images(body: str, images: dict[str, str]) -> str:
+    """The page with each stashed key replaced by its image; any other text left alone."""
+    if not images:
+        return body
+    prefix = next(iter(images))[:-7]
+    return re.sub(re.escape(prefix) + r"\d{6}X", lambda m: images.get(m.group(0), m.group(0)), body)
 
 
 def write_html(executed: list[Path], out_path: Path, *, figures_by_nb: dict[str, list[Path]],
@@ -687,7 +697,7 @@ def write_html(executed: list[Path], out_path: Path, *, figures_by_nb: dict[str,
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, embed_images=True)
     body, _ = exporter.from_notebook_node(merged, resources={"metadata": {"name": _TEXT[lang]["title"]}})
-    body = _IMAGE_KEY.sub(lambda m: images[m.group(0)], body)
+    body = _unstash_images(body, images)
     # Readable offline: no script is fetched from the internet (the page needs none to show its content).
     body = re.sub(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', "", body)
     body = re.sub(r"<script[^>]*>(?:(?!</script>).)*?(?:https?://cdn|MathJax)(?:(?!</script>).)*</script>",

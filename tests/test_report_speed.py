@@ -250,3 +250,30 @@ def test_html_is_the_same_with_images_stashed_during_export(tmp_path, monkeypatc
     assert "OCOPIMAGE" not in stashed
     for data in shown:
         assert f"data:image/png;base64,{data}" in stashed
+
+
+def _executed(path, outputs_per_cell):
+    """An executed notebook written by hand: one code cell per list of outputs."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells.append(nbformat.v4.new_markdown_cell(f"# {path.stem}"))
+    for n, outputs in enumerate(outputs_per_cell, start=1):
+        cell = nbformat.v4.new_code_cell("...", execution_count=n)
+        cell.outputs = outputs
+        nb.cells.append(cell)
+    nbformat.write(nb, path)
+    return path
+
+
+def test_text_that_looks_like_a_stashed_image_key_is_kept(tmp_path):
+    # printed text naming a key that is stashed (000000: the one image) and one that is not (000007)
+    printed = "keys OCOPIMAGE000000X and OCOPIMAGE000007X"
+    image = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
+    nb = _executed(tmp_path / "01_a.ipynb", [
+        [nbformat.v4.new_output("stream", name="stdout", text=printed + "\n")],
+        [nbformat.v4.new_output("display_data", data={"image/png": image, "text/plain": "<Figure>"})],
+    ])
+    page = report.write_html([nb], tmp_path / "report.html", figures_by_nb={}, header_md="# Báo cáo",
+                             lang="vi").read_text(encoding="utf-8")
+    assert printed in page
+    assert page.count(f"data:image/png;base64,{image}") == 1
