@@ -322,9 +322,17 @@ class _Kernels:
     def _start(self, notebook: Path | None = None):
         from jupyter_core.utils import run_sync
 
-        km = _kernel_manager_class()(kernel_name="python3")
-        run_sync(km.start_kernel)(cwd=str(self.cwd), extra_arguments=list(KERNEL_ARGUMENTS))
+        # the notebook is read before a kernel is launched: a notebook that cannot be read launches none
         code = _warm_up_code(notebook) if notebook is not None else None
+        km = _kernel_manager_class()(kernel_name="python3")
+        try:
+            run_sync(km.start_kernel)(cwd=str(self.cwd), extra_arguments=list(KERNEL_ARGUMENTS))
+        except BaseException:
+            # a start that fails after launching the process must not leave it running
+            with contextlib.suppress(Exception):
+                if km.has_kernel:
+                    run_sync(km.shutdown_kernel)(now=True)
+            raise
         if code is not None:
             self._warming[id(km)] = self._warm_pool.submit(self._warm_up, km, code)
         return km
@@ -351,7 +359,15 @@ class _Kernels:
     def prepare(self, notebook: Path) -> None:
         """Launch the kernel of the first notebook now (it boots while the caller does other work)."""
         if self.ahead is None:
+            self._start_ahead(notebook)
+
+    def _start_ahead(self, notebook: Path) -> None:
+        # A notebook that cannot be read, or a kernel that will not start, is not this moment's error:
+        # that notebook meets it again on its own turn and fails under its own name.
+        try:
             self.ahead = self._start(notebook)
+        except Exception:  # noqa: BLE001
+            self.ahead = None
 
     def take(self, next_notebook: Path | None):
         """The kernel for the notebook about to run (started now if none is ready); launch the next one's."""
@@ -359,7 +375,7 @@ class _Kernels:
         if km is None:
             km = self._start()
         if next_notebook is not None:
-            self.ahead = self._start(next_notebook)
+            self._start_ahead(next_notebook)
         return km
 
     def _shutdown(self, km) -> None:
@@ -891,15 +907,15 @@ def _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log,
             if stop is not None and stop():
                 break
             bar.set_postfix_str(nb.name)
-            declared = notebook_parameters(nb)
             before = _snapshot(figures)
             target = nb_out / nb.name
             t0 = time.perf_counter()
             km = None
             try:
                 try:
+                    declared = notebook_parameters(nb)
                     km = kernels.take(notebooks[i + 1] if i + 1 < len(notebooks) else None)
-                except Exception as exc:  # no python3 kernel, cannot launch ...
+                except Exception as exc:  # unreadable notebook, no python3 kernel, cannot launch ...
                     raise NotebookFailed(nb.name, None, type(exc).__name__, str(exc), None) from None
                 _run_one(nb, target, {k: v for k, v in params.items() if k in declared}, km)
             except NotebookFailed as exc:

@@ -277,3 +277,75 @@ def test_text_that_looks_like_a_stashed_image_key_is_kept(tmp_path):
                              lang="vi").read_text(encoding="utf-8")
     assert printed in page
     assert page.count(f"data:image/png;base64,{image}") == 1
+
+
+@pytest.fixture()
+def started(monkeypatch):
+    """Every kernel manager whose start_kernel was called (also those whose start then failed)."""
+    seen = []
+    cls = report._kernel_manager_class()
+    original = cls.start_kernel
+
+    async def start_kernel(self, **kwargs):
+        seen.append(self)
+        return await original(self, **kwargs)
+
+    monkeypatch.setattr(cls, "start_kernel", start_kernel)
+    return seen
+
+
+def test_unreadable_next_notebook_fails_on_its_own_turn_and_no_kernel_is_left(tmp_path, started):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    make_notebook(nbs / "01_ok.ipynb", [PID_CELL])
+    (nbs / "02_broken.ipynb").write_text("{not json", encoding="utf-8")
+    with pytest.raises(report.NotebookFailed) as info:
+        report.run_report(out_dir=tmp_path / "out", notebooks_dir=nbs, workbooks=False, progress=False)
+    exc = info.value
+    assert exc.notebook == "02_broken.ipynb" and exc.cell is None and exc.ename == "JSONDecodeError"
+    failed = (tmp_path / "out" / "FAILED.txt").read_text(encoding="utf-8")
+    assert failed.startswith("notebook 02_broken.ipynb failed while running: JSONDecodeError")
+    assert "01_ok" not in failed
+    assert len(_printed(tmp_path / "out" / "notebooks" / "01_ok.ipynb", "PID")) == 1   # 01 ran
+    assert len(started) == 1               # 01's kernel only: the broken notebook launched none
+    for km in started:
+        assert not alive(km)
+
+
+def test_unreadable_first_notebook_with_workbooks_is_reported_under_its_name(tmp_path, started):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    (nbs / "00_broken.ipynb").write_text("{not json", encoding="utf-8")
+    make_notebook(nbs / "01_never.ipynb", [PID_CELL])
+    with pytest.raises(report.NotebookFailed) as info:
+        report.run_report(as_of="2025-12-31", out_dir=tmp_path / "out", notebooks_dir=nbs, progress=False)
+    assert info.value.notebook == "00_broken.ipynb" and info.value.ename == "JSONDecodeError"
+    assert (tmp_path / "out" / "FAILED.txt").read_text(encoding="utf-8").startswith(
+        "notebook 00_broken.ipynb failed while running: JSONDecodeError")
+    assert started == []                   # neither notebook got a kernel
+    assert not (tmp_path / "out" / "notebooks" / "01_never.ipynb").exists()
+
+
+def test_next_kernel_that_fails_to_start_is_stopped_and_its_notebook_gets_a_fresh_one(tmp_path, started,
+                                                                                        monkeypatch):
+    cls = report._kernel_manager_class()
+    recording = cls.start_kernel
+
+    async def second_start_fails(self, **kwargs):
+        await recording(self, **kwargs)     # the process is launched, then the start fails
+        if len(started) == 2:
+            raise RuntimeError("kernel did not come up")
+
+    monkeypatch.setattr(cls, "start_kernel", second_start_fails)
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    make_notebook(nbs / "01_a.ipynb", [PID_CELL])
+    make_notebook(nbs / "02_b.ipynb", [PID_CELL])
+    out = report.run_report(out_dir=tmp_path / "out", notebooks_dir=nbs, workbooks=False, progress=False)
+    pids = [int(_printed(out / "notebooks" / f"{n}.ipynb", "PID")[0]) for n in ("01_a", "02_b")]
+    assert len(set(pids)) == 2
+    # 01's kernel, 02's kernel started ahead (failed), 02's kernel started on its turn
+    assert len(started) == 3
+    for km in started:
+        assert not alive(km)
+    assert not (out / "FAILED.txt").exists()
