@@ -36,6 +36,7 @@ import importlib.util
 import json
 import logging
 import os
+import queue
 import re
 import shutil
 import sys
@@ -292,6 +293,10 @@ for module, attrs in CHAINS:
 """
 
 
+WARM_UP_TIMEOUT = 300  # seconds a warm-up may take at most
+WARM_UP_POLL = 0.5     # seconds between checks that the kernel warming up is still alive
+
+
 def _warm_up_code(nb_path: Path) -> str | None:
     statements, chains = notebook_imports(nb_path)
     if not statements:
@@ -347,8 +352,17 @@ class _Kernels:
             kc.start_channels()
             kc.wait_for_ready(timeout=60)
             msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=False)
-            while True:  # the reply says the warm-up is over (the notebook's requests queue behind it)
-                reply = kc.get_shell_msg(timeout=300)
+            deadline = time.monotonic() + WARM_UP_TIMEOUT
+            # The reply says the warm-up is over (the notebook's requests queue behind it). Polled in
+            # short waits: a kernel that dies while importing never replies, and the run would wait
+            # for it (when the kernel is stopped) until the deadline.
+            while time.monotonic() < deadline:
+                try:
+                    reply = kc.get_shell_msg(timeout=WARM_UP_POLL)
+                except queue.Empty:
+                    if not kc.is_alive():
+                        break
+                    continue
                 if reply.get("parent_header", {}).get("msg_id") == msg_id:
                     break
         except Exception:  # noqa: BLE001 — no warm-up only means the notebook imports as usual

@@ -349,3 +349,53 @@ def test_next_kernel_that_fails_to_start_is_stopped_and_its_notebook_gets_a_fres
     for km in started:
         assert not alive(km)
     assert not (out / "FAILED.txt").exists()
+
+
+class _DyingClient:
+    """A kernel client whose kernel never replies and is found dead at the third check."""
+
+    def __init__(self):
+        self.waits, self.checks, self.stopped = [], 0, False
+
+    def load_connection_info(self, info):
+        pass
+
+    def start_channels(self):
+        pass
+
+    def wait_for_ready(self, timeout=None):
+        pass
+
+    def execute(self, code, **kwargs):
+        return "warm-up-msg"
+
+    def get_shell_msg(self, timeout=None):
+        import queue
+
+        self.waits.append(timeout)
+        raise queue.Empty
+
+    def is_alive(self):
+        self.checks += 1
+        return self.checks < 3
+
+    def stop_channels(self):
+        self.stopped = True
+
+
+def test_warm_up_gives_up_when_its_kernel_dies(monkeypatch):
+    import jupyter_client.blocking
+
+    clients = []
+    monkeypatch.setattr(jupyter_client.blocking, "BlockingKernelClient",
+                        lambda: clients.append(_DyingClient()) or clients[-1])
+
+    class _Km:
+        def get_connection_info(self):
+            return {}
+
+    report._Kernels._warm_up(_Km(), "import pandas")
+    (kc,) = clients
+    # alive, alive, dead: three short waits for the reply, then the warm-up stops waiting
+    assert len(kc.waits) == 3 and all(wait <= 1 for wait in kc.waits)
+    assert kc.checks == 3 and kc.stopped
