@@ -783,6 +783,7 @@ def run_report(registry_paths: Sequence[str | Path] | str | Path | None = None, 
                  inputs={"registry_paths": regs or [str(paths.SAMPLE_DIR)], "plan_path": plan,
                          "scenarios_path": scenarios, "as_of": as_of, "lang": lang})
     failure: NotebookFailed | None = None
+    workbook_error: Exception | None = None
     executed: list[Path] = []
     figures_by_nb: dict[str, list[Path]] = {}
     books = kernels = None
@@ -800,7 +801,12 @@ def run_report(registry_paths: Sequence[str | Path] | str | Path | None = None, 
         failure = _run_notebooks(notebooks, nb_dir, out, params, executed, figures_by_nb, log, progress,
                                  stop=books.failed if books else None, kernels=kernels)
         if books:
-            log.outputs += books.result()  # re-raises what went wrong while writing them
+            try:
+                log.outputs += books.result()  # re-raises what went wrong while writing them
+            except Exception as exc:  # noqa: BLE001 — the notebook's failure is the one reported
+                if failure is None:
+                    raise
+                workbook_error = exc
     finally:
         if kernels:
             kernels.close()
@@ -814,7 +820,12 @@ def run_report(registry_paths: Sequence[str | Path] | str | Path | None = None, 
     log.seconds = round(time.perf_counter() - start, 1)
     log.status = "failed" if failure else "ok"
     if failure:
-        (out / "FAILED.txt").write_text(str(failure) + "\n", encoding="utf-8")
+        lines = [str(failure)]
+        if workbook_error is not None:  # met while writing them, after or alongside the notebook's failure
+            first = (str(workbook_error).strip().splitlines() or [""])[0]
+            lines.append(f"workbooks: {type(workbook_error).__name__}: {first}".rstrip(": "))
+            log.notes.append(lines[-1])
+        (out / "FAILED.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (out / "manifest.json").write_text(json.dumps(log.__dict__, ensure_ascii=False, indent=2), encoding="utf-8")
     if failure:
         raise failure

@@ -399,3 +399,53 @@ def test_warm_up_gives_up_when_its_kernel_dies(monkeypatch):
     # alive, alive, dead: three short waits for the reply, then the warm-up stops waiting
     assert len(kc.waits) == 3 and all(wait <= 1 for wait in kc.waits)
     assert kc.checks == 3 and kc.stopped
+
+
+def test_notebook_failure_is_reported_when_the_workbooks_fail_too(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+
+    def broken(*args, **kwargs):
+        # fail only once the notebook has failed (its executed copy is written when it stops), so the
+        # runner has already started it; the two errors then meet at the end of the run
+        for _ in range(1200):
+            if (out / "notebooks" / "01_fails.ipynb").exists():
+                break
+            time.sleep(0.1)
+        raise report.ReportError("summary.xlsx, sheet 'Kế hoạch': boom\nsecond line")
+
+    monkeypatch.setattr(report, "write_summary", broken)
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    make_notebook(nbs / "01_fails.ipynb", ["raise ValueError('stop here')"])
+    with pytest.raises(report.NotebookFailed, match=r"01_fails.ipynb failed at cell \[3\]: ValueError: stop here"):
+        report.run_report(as_of="2025-12-31", out_dir=out, notebooks_dir=nbs, progress=False)
+    lines = (out / "FAILED.txt").read_text(encoding="utf-8").splitlines()
+    executed = out / "notebooks" / "01_fails.ipynb"
+    assert lines == [f"notebook 01_fails.ipynb failed at cell [3]: ValueError: stop here "
+                     f"(executed copy with the full error: {executed})",
+                     "workbooks: ReportError: summary.xlsx, sheet 'Kế hoạch': boom"]
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "failed"
+    assert manifest["notebooks"][0]["notebook"] == "01_fails.ipynb"
+    assert "workbooks: ReportError: summary.xlsx, sheet 'Kế hoạch': boom" in manifest["notes"]
+
+
+def test_cli_exit_code_is_1_when_a_notebook_and_the_workbooks_fail(tmp_path, monkeypatch, capsys):
+    import argparse
+
+    def broken(*args, **kwargs):
+        raise report.ReportError("boom")
+
+    monkeypatch.setattr(report, "write_summary", broken)
+    monkeypatch.setattr(report, "_run_notebooks",
+                        lambda *a, **k: report.NotebookFailed("01_x.ipynb", 3, "ValueError", "stop", None))
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    parser = argparse.ArgumentParser()
+    report.add_arguments(parser)
+    args = parser.parse_args(["--as-of", "2025-12-31", "--out", str(tmp_path / "out"), "--notebooks", str(nbs),
+                              "--no-progress"])
+    assert report.run_cli(args) == 1
+    assert capsys.readouterr().err.strip() == "ocop-analysis report: notebook 01_x.ipynb failed at cell [3]: ValueError: stop"
+    assert (tmp_path / "out" / "FAILED.txt").read_text(encoding="utf-8").splitlines() == [
+        "notebook 01_x.ipynb failed at cell [3]: ValueError: stop", "workbooks: ReportError: boom"]
