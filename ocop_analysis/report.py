@@ -15,13 +15,17 @@
    kernel is launched, and imports what that notebook imports, while the
    current one runs, finished kernels stop in the background, the executed
    notebook is written once, and registry_clean.xlsx/summary.xlsx are written
-   by a thread meanwhile;
+   by a thread meanwhile. The warm-up runs silently, so what a module prints or
+   warns while it is first imported (a DeprecationWarning at import time, say)
+   is not in the executed notebook: the notebook's own import finds the module
+   already loaded. A failing import is not hidden: the notebook's cell raises it;
 4. joins the executed notebooks into one offline HTML page, ``report.html``
    (code hidden, table of contents, charts embedded).
 
 A failing notebook stops the run: the error names the notebook, the cell and
 the exception; what was written so far stays, ``FAILED.txt`` says what
-happened and ``report.html`` carries a banner.
+happened (and, on a second line, an error met writing the workbooks, if any)
+and ``report.html`` carries a banner.
 """
 from __future__ import annotations
 
