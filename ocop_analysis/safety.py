@@ -198,7 +198,7 @@ def _is_xml(member: str) -> bool:
 
 _DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 # In a loose XML/HTML file a plain <!DOCTYPE html> is normal; entity declarations are not.
-_ELEMENT = re.compile(rb"<[A-Za-z_]")  # an element's start tag (the prolog holds only <? and <!)
+_SHEET_DATA = re.compile(rb"<(?:[\w.-]+:)?sheetData[\s/>]")  # the cell table of a worksheet part
 _MARKUP_DECLARATION = re.compile(rb"<!ENTITY|<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
 
 
@@ -213,25 +213,24 @@ def _check_xml_member(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, lim
         _check_ods_content(name, zf, info, lim)
         return False
     grid = _XlsxGrid() if sheet_kind == "xlsx" else None
-    tail, prolog = b"", True
+    tail = b""
     with zf.open(info) as fh:
         while True:
-            chunk = fh.read(1 << 20)
+            # the first window is read exactly (it sets the columns): keep it small
+            chunk = fh.read(1 << 20 if tail else 1 << 16)
             if not chunk:
                 break
             window = tail + chunk
-            # Declarations belong to the prolog, before the root element: searched until a window holds an
-            # element's start (the first window also as UTF-16). Past the root a <!DOCTYPE is not a declaration
-            # to any reader (calamine refuses an entity it would define: tests/test_hostile.py), so the rest of a
-            # big sheet is not searched for one.
-            if prolog:
-                if _DECLARATION.search(window) or (not tail and _DECLARATION.search(window[:65536].replace(b"\x00", b""))):
-                    raise RegistryError(_entity_message(name))
-                prolog = _ELEMENT.search(window) is None
+            # every window: a comment or instruction in the prolog can hide a declaration far down (the first
+            # window is also searched as UTF-16)
+            if _DECLARATION.search(window) or (not tail and _DECLARATION.search(window[:65536].replace(b"\x00", b""))):
+                raise RegistryError(_entity_message(name))
+            if grid is None and not tail and sheet_kind is None and _SHEET_DATA.search(window):
+                grid = _XlsxGrid()  # a worksheet at a path no workbook uses (xl/data/foo.xml): calamine reads it too
             if grid is not None:
                 grid.feed(window, len(tail))
                 if grid.cells > lim.max_cells:
-                    raise _grid_error(name, info.filename, grid.rows, grid.cols, lim)
+                    raise _grid_error(name, info.filename, grid.height, grid.width, lim)
             elif len(window) > 8192 and info.file_size > 64 * 1024:
                 # declarations come first in an XML document; the rest of a big non-sheet part need not be read
                 break
@@ -240,7 +239,7 @@ def _check_xml_member(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, lim
         return False
     grid.finish(tail)
     if grid.cells > lim.max_cells:
-        raise _grid_error(name, info.filename, grid.rows, grid.cols, lim)
+        raise _grid_error(name, info.filename, grid.height, grid.width, lim)
     return grid.formulas
 
 
@@ -258,47 +257,71 @@ def _grid_error(name: str, member: str | None, rows: int, cols: int, lim: Limits
                          f"save again, or {_FRESH_COPY[0].lower()}{_FRESH_COPY[1:]}")
 
 
-# The r= attribute of <row> ("7") and of <c> ("AB7"), in either quote style.
-_REF = re.compile(rb"\sr=[\"']([A-Za-z]{0,4})(\d{1,9})[\"']")
-_SPLIT_REF = 32  # longer than any reference: ␠r="XFD1048576"
-_LAST_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d{1,9})\"")
+# The r= attribute of <row> ("7") and of <c> ("AB7"): any spacing around "=", either quote, any length
+# (leading zeros included: calamine reads r="C0000000005" as C5).
+_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]*)(\d+)[\"']")
+_SPLIT_REF = 32  # longer than a start tag the fast check accepts: <c r="XFD1048576"
+_LAST_ROW = re.compile(rb"<row r=\"(\d{1,9})\"")
+# Row and cell start tags, any namespace prefix. calamine places rows and cells without r= one after
+# the other, so those reach as far as their count.
+_TAG = re.compile(rb"<(?:[\w.-]+:)?(row|c)(?=[\s/>])[^>]*>")
+# ... and those without r= (a tag cut by the window's end is judged in the next window's carried tail)
+_ROW_NO_REF = re.compile(rb"<(?:[\w.-]+:)?row(?=[\s/>])(?![^>]*\sr\s*=)[^>]*>")
+_CELL_NO_REF = re.compile(rb"<(?:[\w.-]+:)?c(?=[\s/>])(?![^>]*\sr\s*=)[^>]*>")
 
 
 class _XlsxGrid:
-    """Running extent of the row and cell references of a worksheet part (calamine's dense grid is rows × cols).
+    """Running extent of the rows and cells of a worksheet part (calamine's dense grid is rows × cols).
 
-    The exact way is to read every reference (``_REF.findall``), but that builds a Python object per
-    cell (~1 s for 60,000 rows). Instead each window is *checked* against the extent known so far,
-    widened to the window's last ``<row r=…>``: one C-speed regex search for a reference beyond that
-    extent (:func:`_beyond`). Only a window where one is found — or whose attributes are not written
-    ``␠r="…"`` (other whitespace, single quotes) — is read reference by reference. Rows of a sheet
-    come in order, so on a normal file only the first window is read in full; out-of-order or far
-    cells are still caught, because any reference past the extent sends its window down the exact path.
+    The exact way reads every reference (``_REF.findall``), which builds a Python object per cell
+    (~1 s for 60,000 rows). Instead each window is *checked* against the extent known so far, widened to
+    the window's last ``<row r=…>``: one C-speed search for a cell start tag that is not exactly
+    ``<c r="…"`` with a reference inside that extent, and one for such a row tag (:func:`_beyond`).
+    Anything else — a farther reference, another attribute first, spaces, single quotes, leading zeros,
+    a cell or row without ``r=``, a namespace prefix — sends the window down the exact path, which places
+    rows and cells without ``r=`` as calamine does, one after the other. Rows of a sheet come in order, so
+    a normal file is read exactly only in its first (64 KiB) and last windows.
     """
 
     def __init__(self) -> None:
-        self.rows = 0
-        self.cols = 0
+        self.rows = 0          # largest row reached
+        self.cols = 0          # largest column reached
+        self.row_at = 0        # where calamine is: the current row and the column of the last cell in it
+        self.col_at = 0
         self.formulas = False
 
     @property
+    def height(self) -> int:
+        return self.rows
+
+    @property
+    def width(self) -> int:
+        return max(self.cols, 1)
+
+    @property
     def cells(self) -> int:
-        return self.rows * max(self.cols, 1)
+        return self.height * self.width
 
     def feed(self, window: bytes, start: int) -> None:
-        # a match inside the carried-over tail is seen twice; harmless for a maximum
+        # a tag inside the carried-over tail is seen twice: harmless for a maximum; for a row or cell placed
+        # by position it can only move the count on by one more (a bound)
         if not self.formulas:  # "</f>" or "</x:f>" (one scan; an "f>" in text only costs a closer look later)
             self.formulas = b"f>" in window
-        if self.cols and not _unusual_attributes(window):
+        if self.cols and b":row" not in window:  # a namespace prefix goes down the exact path
             claim = self.rows
-            last = window.rfind(b"<row")
+            last = window.rfind(b"<row ")
             if last >= 0:
                 m = _LAST_ROW.match(window, last)
                 if m:
                     claim = max(claim, int(m.group(1)))
-            # a reference cut by the window's end is whole in the next window's carried-over tail
-            if not _beyond(claim, self.cols).search(window, 0, max(len(window) - _SPLIT_REF, 0)):
-                self.rows = claim
+            # a tag in the window's last bytes (perhaps cut) is whole in the next window's carried-over tail
+            # (or in finish()): a first match there is no match here
+            end = len(window) - _SPLIT_REF
+            cell, row = _beyond(claim, self.cols)
+            m, n = cell.search(window), row.search(window)
+            if (m is None or m.start() >= end) and (n is None or n.start() >= end):
+                self.rows = self.row_at = claim
+                self.col_at = self.cols  # the row's last cell is at most there
                 return
         self._exact(window)
 
@@ -307,24 +330,32 @@ class _XlsxGrid:
         self._exact(tail)
 
     def _exact(self, window: bytes) -> None:
-        refs = _REF.findall(window)
-        if not refs:
+        if not _ROW_NO_REF.search(window) and not _CELL_NO_REF.search(window):
+            for letters, digits in _REF.findall(window):  # every row and cell says where it is
+                row = _row_number(digits)
+                self.rows = max(self.rows, row)
+                if letters:
+                    self.cols = max(self.cols, _column_number(letters))
             return
-        digits = [d for _, d in refs]
-        longest = max(map(len, digits))
-        self.rows = max(self.rows, int(max(d for d in digits if len(d) == longest)))
-        for letters in set(l for l, _ in refs):
-            self.cols = max(self.cols, _column_number(letters))
+        # Rows or cells without r=: walk the tags in order as calamine does — a row without r= comes after
+        # the previous row, a cell without r= after the previous cell of its row.
+        for tag in _TAG.finditer(window):
+            ref = _REF.search(tag.group(0))
+            if tag.group(1) == b"row":
+                self.row_at = _row_number(ref.group(2)) if ref else self.row_at + 1
+                self.col_at = 0
+            elif ref:
+                self.col_at = _column_number(ref.group(1)) if ref.group(1) else self.col_at + 1
+                self.row_at = max(self.row_at, _row_number(ref.group(2)))
+            else:
+                self.col_at += 1
+            self.rows = max(self.rows, self.row_at)
+            self.cols = max(self.cols, self.col_at)
 
 
-_UNUSUAL_REF = re.compile(rb"[\t\n\r]r=|\sr='")
-
-
-def _unusual_attributes(window: bytes) -> bool:
-    """An ``r=`` attribute after a tab or line break, or in single quotes: the fast check assumes ``␠r="…"``."""
-    if b"\t" not in window and b"\n" not in window and b"\r" not in window and b"'" not in window:
-        return False  # four memchr scans; the regex below only runs on windows holding one of those bytes
-    return _UNUSUAL_REF.search(window) is not None
+def _row_number(digits: bytes) -> int:
+    digits = digits.lstrip(b"0") or b"0"
+    return int(digits) if len(digits) <= 18 else 10 ** 18  # beyond any grid limit
 
 
 def _column_number(letters: bytes) -> int:
@@ -354,20 +385,24 @@ def _at_most(text: str, low: str, high: str, first_low: str | None = None) -> li
 
 
 @functools.lru_cache(maxsize=64)
-def _beyond(rows: int, cols: int) -> re.Pattern:
-    """A pattern that finds any ``␠r="…"`` reference NOT inside rows 1..rows × columns 1..cols.
+def _beyond(rows: int, cols: int) -> tuple[re.Pattern, re.Pattern]:
+    """Patterns finding a cell start tag, and a row start tag, that is NOT exactly ``<c r="…"`` /
+    ``<row r="…"`` with a reference inside rows 1..rows × columns 1..cols.
 
-    Inside means: letters (none, for a ``<row>``) naming a column ≤ cols, then a row number 1..rows
-    without leading zeros. Anything else — a farther cell, lower-case letters, a leading zero — matches,
-    and its window is then read exactly.
+    Inside means: upper-case letters naming a column ≤ cols (for a cell), then a row number 1..rows
+    without leading zeros. Everything else matches — a farther reference, lower-case letters, a leading
+    zero, no r=, another attribute or more space before it, single quotes; also ``<col``, ``<cols`` and
+    ``<rowBreaks`` (harmless: their window is then read exactly).
     """
     letters = _column_letters(cols)
-    col_alts = [f"[A-Z]{{0,{len(letters) - 1}}}", *_at_most(letters, "A", "Z")]
+    col_alts = ([f"[A-Z]{{1,{len(letters) - 1}}}"] if len(letters) > 1 else []) + _at_most(letters, "A", "Z")
     digits = str(max(rows, 1))
     row_alts = ([f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []) + \
         _at_most(digits, "0", "9", first_low="1")
-    inside = f"(?:{'|'.join(col_alts)})(?:{'|'.join(row_alts)})\""
-    return re.compile(f' r="(?!{inside})'.encode())
+    row_inside = f"(?:{'|'.join(row_alts)})\""
+    cell = re.compile(f'<c(?! r="(?:{"|".join(col_alts)}){row_inside})'.encode())
+    row = re.compile(f'<row(?! r="{row_inside})'.encode())
+    return cell, row
 
 
 _ODS_TOKEN = re.compile(rb"<(/?)(?:\w+:)?table(-row)?(?=[\s/>])([^>]*)>")

@@ -28,12 +28,21 @@ def letters(col: int) -> str:
     return get_column_letter(col) if col else ""
 
 
+def tag(col: int, row: int | str) -> bytes:
+    """A cell start tag, or a row start tag when col is 0."""
+    return f'<c r="{letters(col)}{row}"'.encode() if col else f'<row r="{row}"'.encode()
+
+
+def outside(pattern_pair, text: bytes) -> bool:
+    cell, row = pattern_pair
+    return cell.search(text) is not None or row.search(text) is not None
+
+
 @given(rows=st.integers(1, 2_000_000), cols=st.integers(1, 16_384),
        ref_row=st.integers(1, 2_000_000), ref_col=st.integers(0, 16_384))
 def test_beyond_pattern_agrees_with_integer_comparison(rows, cols, ref_row, ref_col):
-    ref = f' r="{letters(ref_col)}{ref_row}"'.encode()   # ref_col 0: a <row r="…"> reference
-    outside = ref_row > rows or ref_col > cols
-    assert (safety._beyond(rows, cols).search(ref) is not None) == outside
+    expected = ref_row > rows or ref_col > cols
+    assert outside(safety._beyond(rows, cols), tag(ref_col, ref_row)) == expected
 
 
 @pytest.mark.parametrize("rows, cols", [(1, 1), (9, 26), (10, 27), (60_002, 14), (99_999, 702), (100_000, 703),
@@ -41,12 +50,15 @@ def test_beyond_pattern_agrees_with_integer_comparison(rows, cols, ref_row, ref_
 def test_beyond_pattern_at_the_edges(rows, cols):
     pattern = safety._beyond(rows, cols)
     for r, c in [(rows, cols), (rows, 0), (1, 1), (1, cols)]:
-        assert pattern.search(f' r="{letters(c)}{r}"'.encode()) is None, (r, c)
+        assert not outside(pattern, tag(c, r)), (r, c)
     for r, c in [(rows + 1, cols), (rows, cols + 1), (rows + 1, 0), (rows * 10, 1)]:
-        assert pattern.search(f' r="{letters(c)}{r}"'.encode()) is not None, (r, c)
-    # what the exact path must look at: lower-case letters, a leading zero, a row of 0
-    for odd in (b' r="a1"', b' r="A01"', b' r="A0"'):
-        assert pattern.search(odd) is not None
+        assert outside(pattern, tag(c, r)), (r, c)
+    # what the exact path must look at: lower case, a leading zero, row 0, no r=, other attributes or
+    # spacing before r=, single quotes, a cell reference without letters
+    for odd in (b'<c r="a1"', b'<c r="A01"', b'<c r="A0"', b'<c t="n"', b'<c>', b'<c/>', b'<c s="1" r="A1"',
+                b'<c  r="A1"', b'<c\tr="A1"', b'<c r = "A1"', b"<c r='A1'", b'<c r="1"', b'<row>', b'<row spans="1:3"',
+                b"<row r='1'", b'<row r="01"'):
+        assert outside(pattern, odd), odd
 
 
 def sheet_xml(n_rows: int, far: tuple[int, bytes] | None = None, end: bytes = b"") -> bytes:
@@ -67,7 +79,7 @@ def sheet_xml(n_rows: int, far: tuple[int, bytes] | None = None, end: bytes = b"
 def exact(data: bytes) -> tuple[int, int]:
     grid = safety._XlsxGrid()
     grid._exact(data)
-    return grid.rows, grid.cols
+    return grid.height, grid.width
 
 
 def windowed(data: bytes, size: int = 1 << 20) -> tuple[int, int]:
@@ -78,7 +90,7 @@ def windowed(data: bytes, size: int = 1 << 20) -> tuple[int, int]:
         grid.feed(window, len(tail))
         tail = window[-256:]
     grid.finish(tail)
-    return grid.rows, grid.cols
+    return grid.height, grid.width
 
 
 FAR = b'<row r="2"><c r="XFD1048576" t="n"><v>1</v></c></row>'
@@ -91,6 +103,11 @@ CASES = {
     "wider column in a later window": dict(far=(9_000, b'<row r="9000"><c r="AB9000"><v>1</v></c></row>')),
     "far cell in the last bytes": dict(end=b'<row r="12000"><c r="XFD1048576"><v>1</v></c></row>'),
     "lower-case reference": dict(far=(6_000, b'<row r="5"><c r="xfd5"><v>1</v></c></row>')),
+    # found in review: forms calamine reads that a scan of ' r="…"' alone would miss
+    "leading zeros": dict(far=(6_000, b'<row r="6"><c r="XFD0001048576"><v>1</v></c></row>')),
+    "spaces around =": dict(far=(6_000, b'<row r="6"><c r = "XFD1048576"><v>1</v></c></row>')),
+    "another attribute first": dict(far=(6_000, b'<row r="6"><c s="1" r="XFD1048576"><v>1</v></c></row>')),
+    "namespace prefix": dict(far=(6_000, b'<x:row r="6"><x:c r="XFD1048576"><x:v>1</x:v></x:c></x:row>')),
 }
 
 
@@ -106,6 +123,25 @@ def test_every_window_boundary(size):
     # small and odd window sizes cut references at every possible place
     data = sheet_xml(3_000, far=(1_500, FAR))
     assert windowed(data, size) == exact(data) == (1_048_576, 16_384)
+
+
+def test_expected_extent_worked_out_by_hand_for_the_review_cases():
+    for case in ("leading zeros", "spaces around =", "another attribute first", "namespace prefix"):
+        assert exact(sheet_xml(12_000, **CASES[case])) == (1_048_576, 16_384), case
+
+
+NO_R_CELLS = b'<row r="6">' + b"<c><v>1</v></c>" * 16_384 + b"</row>"   # calamine: columns A..XFD of row 6
+NO_R_ROWS = b"<row><c><v>1</v></c></row>" * 3_000                       # calamine: 3,000 more rows
+
+
+def test_cells_and_rows_without_references_count_by_position():
+    # 12,000 rows × 14 referenced columns; then one row of 16,384 cells without r= (a width of at least
+    # 16,384) and 3,000 rows without r= (each may come after row 12,000)
+    data = sheet_xml(12_000, far=(6_000, NO_R_CELLS), end=NO_R_ROWS)
+    height, width = windowed(data)
+    # calamine: 15,000 rows × 16,384 columns; a tag in a window's carried-over tail may count once more
+    assert 15_000 <= height <= 15_000 + 20 and 16_384 <= width <= 16_384 + 20
+    assert exact(data) == (15_000, 16_384)
 
 
 def test_expected_extent_worked_out_by_hand():
@@ -126,7 +162,8 @@ def with_sheet(tmp_path: Path, data: bytes) -> Path:
 
 
 @pytest.mark.parametrize("case", ["far cell out of order mid-sheet", "far cell in single quotes",
-                                  "far cell in the last bytes"])
+                                  "far cell in the last bytes", "leading zeros", "spaces around =",
+                                  "another attribute first", "namespace prefix"])
 def test_check_file_refuses_a_far_cell_hidden_in_a_big_sheet(tmp_path, case):
     path = with_sheet(tmp_path, sheet_xml(12_000, **CASES[case]))
     with pytest.raises(RegistryError, match="column 16,384"):
@@ -156,3 +193,35 @@ def test_scan_sees_a_prefixed_formula_element(tmp_path):
     # some writers prefix the spreadsheetml namespace: <x:f>…</x:f>
     data = sheet_xml(20, far=(10, b'<row r="11"><c r="A11"><x:f>A1*2</x:f></c></row>'))
     assert safety.scan_file(with_sheet(tmp_path, data)).formula_parts == {"xl/worksheets/sheet1.xml"}
+
+
+def test_cells_without_references_reaching_far_are_refused(tmp_path):
+    data = sheet_xml(10, far=(5, NO_R_CELLS), end=b'<row r="1048576"><c><v>1</v></c></row>')
+    with pytest.raises(RegistryError, match="above the limit"):
+        safety.check_file(with_sheet(tmp_path, data))
+
+
+def test_a_worksheet_at_an_unusual_path_is_checked_too(tmp_path):
+    # calamine follows the workbook's relationships wherever they point; the check goes by content
+    data = sheet_xml(10, far=(5, FAR))
+    dst = tmp_path / "elsewhere.xlsx"
+    with zipfile.ZipFile(FLAT) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            body = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                continue
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                body = body.replace(b"worksheets/sheet1.xml", b"data/foo.xml")
+            if info.filename == "[Content_Types].xml":
+                body = body.replace(b"/xl/worksheets/sheet1.xml", b"/xl/data/foo.xml")
+            zout.writestr(info.filename, body)
+        zout.writestr("xl/data/foo.xml", data)
+    with pytest.raises(RegistryError, match="column 16,384"):
+        safety.check_file(dst)
+
+
+def test_declaration_after_a_comment_that_holds_a_tag_is_refused(tmp_path):
+    comment = random.Random(3).randbytes(600_000).hex().encode()
+    prolog = b"<?xml version='1.0'?><!-- <a --><!--" + comment + b'--><!DOCTYPE worksheet [<!ENTITY e "x">]>'
+    with pytest.raises(RegistryError, match="declares XML entities"):
+        safety.check_file(with_sheet(tmp_path, prolog + sheet_xml(10)))
