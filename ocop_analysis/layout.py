@@ -20,7 +20,6 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
-from operator import itemgetter
 from typing import Any
 
 import pandas as pd
@@ -444,13 +443,11 @@ def detect_layout(sheet) -> SheetLayout:
     kinds += body
     title = " ".join(" ".join(_text(c) for c in row if not _blank(c)) for row in rows[:first])
     data = {"source_row": [r + 1 for r in data_idx]}
-    data_rows = [rows[r] for r in data_idx]
-    width = max(map(len, data_rows), default=0)
-    if len(set(map(len, data_rows))) > 1:  # calamine's rows are all one width; other readers' may not be
-        data_rows = [row if len(row) == width else row + [""] * (width - len(row)) for row in data_rows]
+    width = max((len(rows[r]) for r in data_idx), default=0)
+    data_rows = [rows[r] if len(rows[r]) == width else rows[r] + [""] * (width - len(rows[r])) for r in data_idx]
+    transposed = list(zip(*data_rows)) if data_rows else []
     for canon, c in cols.items():
-        # one C-level pass per column (map + itemgetter), not a transpose of the whole table
-        data[canon] = list(map(itemgetter(c), data_rows)) if c < width else [""] * len(data_idx)
+        data[canon] = list(transposed[c]) if c < len(transposed) else [""] * len(data_idx)
     marks = {int(k[6:]): c for k, c in cols.items() if k.startswith("stars_")}
     if marks and "stars" not in cols:
         data["stars"] = [_stars_from_marks(row, marks) for row in data_rows]
