@@ -14,11 +14,11 @@ import os
 import shutil
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 import pytest
 
 import ocop_analysis as oa
+from notebook_factory import make_notebook
 from ocop_analysis import budget, cli, excel_out, report, safety, template, validate
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -78,16 +78,11 @@ def test_validate_leaves_inputs_untouched(inputs, tmp_path, capsys):
 
 def tiny_notebook(folder: Path) -> Path:
     folder.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells.append(nbformat.v4.new_markdown_cell("# Nạp sổ đăng ký\n\nCâu hỏi: đọc được không? Đầu vào: registry_paths."))
-    params = nbformat.v4.new_code_cell("registry_paths = None\noutput_dir = 'reports'")
-    params.metadata["tags"] = ["parameters"]
-    nb.cells.append(params)
-    nb.cells.append(nbformat.v4.new_code_cell(
-        "import ocop_analysis as oa\nreg = oa.load_registry(registry_paths, corrections=None, links=None)\n"
-        "reg.evaluations[['product_name', 'stars']].head()"))
-    nbformat.write(nb, folder / "01_load.ipynb")
+    make_notebook(folder / "01_load.ipynb",
+                  ["import ocop_analysis as oa\nreg = oa.load_registry(registry_paths, corrections=None, links=None)\n"
+                   "reg.evaluations[['product_name', 'stars']].head()"],
+                  params="registry_paths = None\noutput_dir = 'reports'",
+                  markdown="# Nạp sổ đăng ký\n\nCâu hỏi: đọc được không? Đầu vào: registry_paths.")
     return folder
 
 

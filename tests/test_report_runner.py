@@ -8,19 +8,14 @@ import re
 import nbformat
 import pytest
 
+import notebook_factory
+
 from ocop_analysis import cli, report
 
 
 def make_notebook(path, params_source, cells, title=None):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells.append(nbformat.v4.new_markdown_cell(f"# {title or path.stem}\n\n## Kết luận\nchữ"))
-    params = nbformat.v4.new_code_cell(params_source)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells.append(params)
-    nb.cells += [nbformat.v4.new_code_cell(src) for src in cells]
-    nbformat.write(nb, path)
-    return path
+    return notebook_factory.make_notebook(path, cells, params=params_source,
+                                          markdown=f"# {title or path.stem}\n\n## Kết luận\nchữ")
 
 
 CHART = """import matplotlib.pyplot as plt, os

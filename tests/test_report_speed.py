@@ -16,19 +16,14 @@ import papermill.engines
 import pytest
 from jupyter_core.utils import run_sync
 
+import notebook_factory
+
 from ocop_analysis import report
 from ocop_analysis.errors import ConfigError
 
 
 def make_notebook(path, cells, params='output_dir = "reports"'):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells.append(nbformat.v4.new_markdown_cell(f"# {path.stem}"))
-    p = nbformat.v4.new_code_cell(params)
-    p.metadata["tags"] = ["parameters"]
-    nb.cells.append(p)
-    nb.cells += [nbformat.v4.new_code_cell(src) for src in cells]
-    nbformat.write(nb, path)
+    notebook_factory.make_notebook(path, cells, params=params)
 
 
 PID_CELL = "import os, time\nprint('PID', os.getpid(), 'T', time.monotonic())"

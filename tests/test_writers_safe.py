@@ -10,12 +10,12 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import nbformat
 import openpyxl
 import pandas as pd
 import pytest
 
 import ocop_analysis as oa
+from notebook_factory import make_notebook
 from ocop_analysis import budget, excel_out, reference, report, schema, template, validate
 from ocop_analysis.registry import Registry
 
@@ -125,16 +125,11 @@ def test_report_html_escapes_registry_text(tmp_path):
     backtick and a tag appear escaped in report.html, never as markup."""
     nbs = tmp_path / "nbs"
     nbs.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells.append(nbformat.v4.new_markdown_cell("# Tên sản phẩm\n\nCâu hỏi, đầu vào, đầu ra."))
-    params = nbformat.v4.new_code_cell("registry_paths = None\noutput_dir = 'reports'")
-    params.metadata["tags"] = ["parameters"]
-    nb.cells.append(params)
-    nb.cells.append(nbformat.v4.new_code_cell(
-        "import ocop_analysis as oa\nreg = oa.load_registry(registry_paths, corrections=None, links=None)\n"
-        "reg.evaluations[['product_name', 'stars']]"))
-    nbformat.write(nb, nbs / "01_names.ipynb")
+    make_notebook(nbs / "01_names.ipynb",
+                  ["import ocop_analysis as oa\nreg = oa.load_registry(registry_paths, corrections=None, links=None)\n"
+                   "reg.evaluations[['product_name', 'stars']]"],
+                  params="registry_paths = None\noutput_dir = 'reports'",
+                  markdown="# Tên sản phẩm\n\nCâu hỏi, đầu vào, đầu ra.")
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["Tên sản phẩm", "Tên chủ thể", "Huyện/Thành phố", "Hạng sao", "Năm đánh giá"])
