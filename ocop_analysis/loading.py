@@ -24,7 +24,7 @@ import pandas as pd
 from . import cache as load_cache
 from . import linking, reference, schema
 from .corrections import apply_corrections, load_corrections
-from .errors import RegistryError
+from .errors import ConfigError, RegistryError
 from .layout import INPUT_COLUMNS, detect_layout, legacy_letters, legacy_to_unicode
 from .normalize import (clean_text, entity_type, entity_types, fold, is_blank, is_failed_result, map_unique, parse_date,
                         parse_decision, parse_kind, parse_score, parse_stars, resolve_district, resolve_group,
@@ -82,7 +82,10 @@ def load_registry(paths, province: str = reference.DEFAULT_PROVINCE, *, correcti
     Raises RegistryError only for a file that cannot be read at all.
     """
     files = expand_paths(paths)
-    reference.districts(province)  # unknown province -> KeyError naming the known ones
+    try:
+        reference.districts(province)
+    except KeyError as exc:  # unknown province: a configuration error naming the known ones (the CLI prints it)
+        raise ConfigError(exc.args[0] if exc.args else f"unknown province {province!r}") from None
     corrections, links = _auto(corrections, DATA_DIR / "corrections.yml"), _auto(links, DATA_DIR / "links.csv")
     as_of_date = pd.Timestamp(as_of).date() if as_of is not None else None
     cache_key = load_cache.key(files, province, corrections, links) if cache else None
