@@ -213,6 +213,10 @@ def _year_in(text: Any) -> int | None:
     return int(m.group(1)) if m else None
 
 
+# any casing: "Quyết định số", "Quyết Định Số", "QUYẾT ĐỊNH SỐ", "QĐ số" …
+_DECISION_IN_TITLE = re.compile(r"(?:quyết\s+định|qđ)\s*(?:số)?\s*[:.]?\s*(\d+\s*/.*)", re.IGNORECASE)
+
+
 def _title_decision(title: str) -> tuple[str | None, dt.date | None]:
     """The decision a list is attached to: '(Kèm theo Quyết định số 1580/QĐ-UBND-HC ngày 16/12/2019)'."""
     if not title:
@@ -220,7 +224,7 @@ def _title_decision(title: str) -> tuple[str | None, dt.date | None]:
     key = fold(title)
     if "quyet dinh" not in key and " qd " not in f" {key} ":
         return None, None
-    m = re.search(r"(?:Quyết định|QUYẾT ĐỊNH|quyết định|QĐ)\s*(?:số|SỐ)?\s*[:.]?\s*(\d+\s*/.*)", clean_text(title) or "")
+    m = _DECISION_IN_TITLE.search(clean_text(title) or "")
     if not m:
         return None, None
     number, date = parse_decision(m.group(1)[:80])

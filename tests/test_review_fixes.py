@@ -1,6 +1,7 @@
 """Fixes from the review round: one test (or a few) per fix, expectations worked out by hand."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,17 @@ def test_validate_with_unknown_province_exits_2_without_traceback(capsys):
     assert status == 2
     assert err.startswith("ocop-analysis validate: no reference districts for province 'dongthap'")
     assert "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- 2. decision in a title, any casing
+
+@pytest.mark.parametrize("title", [
+    "(Kèm theo Quyết định số 1580/QĐ-UBND-HC ngày 16/12/2019)",   # the usual spelling
+    "(Kèm theo Quyết Định số 1580/QĐ-UBND-HC ngày 16/12/2019)",   # capital Đ
+    "(Kèm theo Quyết định Số 1580/QĐ-UBND-HC ngày 16/12/2019)",   # capital S
+    "(KÈM THEO QUYẾT ĐỊNH SỐ 1580/QĐ-UBND-HC NGÀY 16/12/2019)",   # all capitals
+])
+def test_title_decision_any_casing(title):
+    from ocop_analysis.loading import _title_decision
+
+    assert _title_decision(title) == ("1580/QĐ-UBND-HC", dt.date(2019, 12, 16))
