@@ -27,7 +27,13 @@ def _read(name: str) -> pd.DataFrame:
 
 def districts(province: str = DEFAULT_PROVINCE) -> pd.DataFrame:
     """District-level units of a province in official order: code (int), name, short_name, type, order,
-    tile_row, tile_col. Curated rows (``districts.csv``) first; any other province from ``geography``."""
+    tile_row, tile_col. Curated rows (``districts.csv``) first; any other province from ``geography``.
+    Built once per province; returns a fresh copy each call (as :func:`table` does)."""
+    return _districts(province).copy()
+
+
+@cache
+def _districts(province: str) -> pd.DataFrame:
     df = table("districts")
     df = df[df["province"] == province].copy()
     if df.empty:
