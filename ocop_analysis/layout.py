@@ -283,10 +283,11 @@ def _section_text(values: list[tuple[int, Any]]) -> str:
     return " ".join(texts)
 
 
-def _classify_section(text: str) -> tuple[str, Any] | None:
-    """('district', text) | ('stars', n) | ('kind', kind) | ('other', None) for a section row; None if not one."""
+def _classify_section(text: str, province: str = reference.DEFAULT_PROVINCE) -> tuple[str, Any] | None:
+    """('district', text) | ('stars', n) | ('kind', kind) | ('other', None) for a section row; None if not one.
+    District names are those of ``province``."""
     converted = legacy_to_unicode(text)[0]
-    match = resolve_district(converted)
+    match = resolve_district(converted, province)
     key = fold(converted)
     if match.status in ("ok", "ambiguous") or _UNIT_WORD.match(key):
         # "2. Huyện Lai Vug" (unknown) is still a district section: the rows below report it.
@@ -315,7 +316,8 @@ _ROMAN_OR_LETTER = re.compile(r"^\s*(?:[IVXLC]+|[A-Za-z])\s*[.)/:\-–]\s*\S")
 _ENUMERATOR_STRIP = re.compile(r"^\s*(?:[IVXLC]+|\d{1,3}|[A-Za-z])\s*[.)/:\-–]\s*")
 
 
-def _classify_rows(rows: list[list], start: int, cols: dict[str, int], header_keys: set[str]):
+def _classify_rows(rows: list[list], start: int, cols: dict[str, int], header_keys: set[str],
+                   province: str = reference.DEFAULT_PROVINCE):
     """Label rows[start:]; return (kinds, data row indices, section district per data row, section stars, kind)."""
     kinds: list[str] = []
     data_idx: list[int] = []
@@ -389,7 +391,7 @@ def _classify_rows(rows: list[list], start: int, cols: dict[str, int], header_ke
             kinds.append("header")
             continue
         if len(values) <= 3 and not has_detail:
-            section = _classify_section(text)
+            section = _classify_section(text, province)
             if section is not None:
                 what, value = section
                 if what == "district":
@@ -413,8 +415,9 @@ def _classify_rows(rows: list[list], start: int, cols: dict[str, int], header_ke
 
 # --------------------------------------------------------------------------- the sheet
 
-def detect_layout(sheet) -> SheetLayout:
-    """Find the product table of a ``workbook.Sheet`` and label every row (see module docstring)."""
+def detect_layout(sheet, province: str = reference.DEFAULT_PROVINCE) -> SheetLayout:
+    """Find the product table of a ``workbook.Sheet`` and label every row (see module docstring).
+    Section rows ("I. CHỢ LÁCH") and the sheet name are matched against ``province``'s districts."""
     rows = sheet.rows
     n = len(rows)
     out = SheetLayout(sheet=sheet.name, status="skipped")
@@ -439,7 +442,7 @@ def detect_layout(sheet) -> SheetLayout:
     if header_end < n and _is_column_number_row(rows[header_end]):
         kinds.append("header")  # "(1) (2) (3) …" under the header
         header_end += 1
-    body, data_idx, sec_district, sec_stars, sec_kind = _classify_rows(rows, header_end, cols, header_keys)
+    body, data_idx, sec_district, sec_stars, sec_kind = _classify_rows(rows, header_end, cols, header_keys, province)
     kinds += body
     title = " ".join(" ".join(_text(c) for c in row if not _blank(c)) for row in rows[:first])
     data = {"source_row": [r + 1 for r in data_idx]}
@@ -456,7 +459,7 @@ def detect_layout(sheet) -> SheetLayout:
     data["section_kind"] = sec_kind
     frame = pd.DataFrame(data, dtype=object)
     frame["source_row"] = frame["source_row"].astype("int64")
-    name_match = resolve_district(legacy_to_unicode(sheet.name)[0])
+    name_match = resolve_district(legacy_to_unicode(sheet.name)[0], province)
     is_revocation = ("revoked_on" in cols or "revocation_decision" in cols
                      or any("thu hoi" in fold(h) for h in written.values()))
     out.status = "table"

@@ -119,7 +119,7 @@ def _load(files: list[Path], province: str, corrections, links, as_of_date, prog
         iterator = tqdm(files, desc="loading", unit="file")
     sheets, problems, ev_parts, rev_parts = [], [], [], []
     for path in iterator:
-        _read_file(path, sheets, problems, ev_parts, rev_parts)
+        _read_file(path, sheets, problems, ev_parts, rev_parts, province)
     raw = _concat(ev_parts)
     raw_rev = _concat(rev_parts)
 
@@ -162,7 +162,8 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- reading files and sheets
 
-def _read_file(path: Path, sheets: list, problems: list, ev_parts: list, rev_parts: list) -> None:
+def _read_file(path: Path, sheets: list, problems: list, ev_parts: list, rev_parts: list,
+               province: str = reference.DEFAULT_PROVINCE) -> None:
     wb = read_workbook(path)
     name = path.name
     if wb.has_macros:
@@ -170,7 +171,7 @@ def _read_file(path: Path, sheets: list, problems: list, ev_parts: list, rev_par
                                  f"File '{name}' carries macros; they were not run — only the cell values were read."))
     file_year = _year_in(path.stem)
     for sheet in wb.sheets:
-        lay = detect_layout(sheet)
+        lay = detect_layout(sheet, province)
         sheets.append((name, lay))
         if lay.status != "table":
             continue

@@ -79,3 +79,53 @@ def test_districts_cached_but_each_call_an_independent_copy():
     for _ in range(2):
         with pytest.raises(KeyError, match="no reference districts"):
             reference.districts("dongthap")
+
+
+# --------------------------------------------------------------------------- 4. layout: sections and sheet names of the load's province
+
+def _ben_tre_book(path, section, sheet="Sheet1"):
+    """A title, a header with no district column, an optional section row, two product rows."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheet
+    ws.append(["DANH SÁCH SẢN PHẨM OCOP NĂM 2021"])
+    ws.append(["STT", "Tên sản phẩm", "Chủ thể", "Hạng sao", "Năm đánh giá"])
+    if section:
+        ws.append([section])
+    ws.append([1, "Bưởi da xanh", "HTX Bưởi Chợ Lách", "3 sao", 2021])
+    ws.append([2, "Kẹo dừa", "Cơ sở Kẹo dừa Thanh Long", "4 sao", 2021])
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("section, sheet", [
+    ("I. HUYỆN CHỢ LÁCH", "Sheet1"),   # section row with the unit word
+    ("I. CHỢ LÁCH", "Sheet1"),         # section row with the bare name (a Bến Tre name only)
+    (None, "Chợ Lách"),                # no section row; the sheet is named after the district
+])
+def test_ben_tre_section_rows_and_sheet_names_give_the_district(tmp_path, section, sheet):
+    d = oa.reference.districts("ben-tre")
+    cho_lach = int(d.loc[d["name"] == "Huyện Chợ Lách", "code"].iloc[0])  # 832 in the geography library
+    path = _ben_tre_book(tmp_path / "ben_tre.xlsx", section, sheet)
+    reg = oa.load_registry(path, province="ben-tre", corrections=None, links=None, cache=False)
+    ev = reg.evaluations
+    assert ev["product_name"].tolist() == ["Bưởi da xanh", "Kẹo dừa"]
+    assert ev["district_code"].tolist() == [cho_lach, cho_lach]
+    assert ev["district"].tolist() == ["Huyện Chợ Lách", "Huyện Chợ Lách"]
+    assert not (reg.problems["problem"] == "unknown_district").any()
+
+
+def test_detect_layout_province_parameter(tmp_path):
+    from ocop_analysis.layout import detect_layout
+    from ocop_analysis.workbook import read_workbook
+
+    sheet = read_workbook(_ben_tre_book(tmp_path / "b.xlsx", "I. CHỢ LÁCH", "Chợ Lách")).sheets[0]
+    bt = detect_layout(sheet, province="ben-tre")
+    assert bt.sheet_district == "Chợ Lách"
+    assert bt.data["section_district"].tolist() == ["CHỢ LÁCH", "CHỢ LÁCH"]
+    assert bt.row_kinds == ["title", "header", "section", "data", "data"]
+    dt_ = detect_layout(sheet)  # default province (Đồng Tháp) has no Chợ Lách
+    assert dt_.sheet_district is None
+    assert dt_.data["section_district"].tolist() == [None, None]
