@@ -448,7 +448,7 @@ def default_out_dir(registry_paths: Sequence | None, as_of: str | None = None) -
     return paths.REPORTS_DIR / (as_of or dt.date.today().isoformat())
 
 
-def _check_inputs(registry_paths, plan_path, scenarios_path, as_of, lang):
+def _check_inputs(registry_paths, plan_path, scenarios_path, as_of, lang, *, kit_notebooks: bool = True):
     if lang not in ("vi", "en"):
         raise ConfigError(f"lang must be 'vi' or 'en', not {lang!r}")
     if as_of is not None:
@@ -475,7 +475,23 @@ def _check_inputs(registry_paths, plan_path, scenarios_path, as_of, lang):
             resolved[key] = str(path.resolve())
         else:
             resolved[key] = None
+    _check_plan_and_scenarios(resolved["plan"], resolved["scenarios"], need_plan_scenario=kit_notebooks)
     return regs, resolved["plan"], resolved["scenarios"], as_of
+
+
+def _check_plan_and_scenarios(plan_path: str | None, scenarios_path: str | None, *, need_plan_scenario: bool) -> None:
+    """Read the plan and the budget scenarios before any notebook runs, so a broken file is one plain line
+    (ConfigError, exit 2) instead of notebooks 04–06 failing after 00–03 have run. The kit's budget
+    notebook follows the scenario named 'plan' (``need_plan_scenario``)."""
+    from . import budget
+    from .plan import load_plan
+
+    if plan_path:
+        load_plan(plan_path)
+    scenarios = budget.load_with_plan(scenarios_path, plan_path)
+    if need_plan_scenario and "plan" not in scenarios:
+        raise ConfigError(f"{scenarios_path or paths.DEFAULT_SCENARIOS}: no scenario named 'plan' (the report's budget "
+                          f"notebook follows it); the file has {', '.join(scenarios) or 'no scenarios'}.")
 
 
 def _prepare_out(out_dir: Path, notebooks_dir: Path, inputs: Sequence = ()) -> None:
@@ -558,14 +574,16 @@ def _summary_tables(reg, plan_path, scenarios_path, as_of, lang) -> tuple[dict, 
     def budget_table():
         if scenarios_path is None:
             raise FileNotFoundError("no budget scenarios file")
-        result = oa.budget.evaluate(oa.budget.load_scenarios(scenarios_path), lang=lang)
+        scenarios = oa.budget.for_registry(reg, scenarios_path, plan_path)  # as notebooks 05 and 06
+        result = oa.budget.evaluate(scenarios, scenarios.envelope, lang=lang)
         # the totals per scenario are the key table; line items and parameters follow
         return {"": result.totals, "_items": result.items, "_parameters": result.parameters}
 
     def scorecard_table():
         if plan_path is None:
             raise FileNotFoundError("no plan file")
-        return oa.plan_scorecard(reg, oa.load_plan(plan_path), as_of=as_of_date)
+        budget = oa.budget.for_registry(reg, scenarios_path, plan_path) if scenarios_path else None
+        return oa.plan_scorecard(reg, oa.load_plan(plan_path), as_of=as_of_date, scenarios=budget)
 
     builders: dict[str, tuple[str, Callable[[], Any]]] = {
         "districts": ("analysis", lambda: oa.district_breakdown(reg.evaluations, by="stars")),
@@ -777,7 +795,8 @@ def run_report(registry_paths: Sequence[str | Path] | str | Path | None = None, 
     start = time.perf_counter()
     if isinstance(as_of, dt.date):
         as_of = as_of.isoformat()
-    regs, plan, scenarios, as_of = _check_inputs(registry_paths, plan_path, scenarios_path, as_of, lang)
+    regs, plan, scenarios, as_of = _check_inputs(registry_paths, plan_path, scenarios_path, as_of, lang,
+                                                 kit_notebooks=notebooks_dir is None)
     nb_dir = Path(notebooks_dir) if notebooks_dir is not None else paths.NOTEBOOKS_DIR
     notebooks = find_notebooks(nb_dir)
     out = Path(out_dir) if out_dir is not None else default_out_dir(regs, as_of)

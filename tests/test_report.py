@@ -110,7 +110,9 @@ def test_summary_sheets_match_the_kit_functions(package):
     assert cohorts.set_index("Năm công nhận").loc[2021, "Được công nhận"] == 104    # 100 + 4
 
     card = sheet(path, "Kế hoạch")
-    expected = oa.plan_scorecard(reg, oa.load_plan(paths.DEFAULT_PLAN), as_of=as_of)
+    # the budget the report uses is the one notebooks 05 and 06 use (oa.budget.for_registry)
+    expected = oa.plan_scorecard(reg, oa.load_plan(paths.DEFAULT_PLAN), as_of=as_of,
+                                 scenarios=oa.budget.for_registry(reg))
     assert card["Chỉ tiêu"].tolist() == expected["item"].tolist()
     assert card["Thực hiện"].tolist() == pytest.approx(expected["actual"].astype(float).tolist(), nan_ok=True)
 
@@ -118,6 +120,10 @@ def test_summary_sheets_match_the_kit_functions(package):
     expected = oa.budget.evaluate(oa.budget.load_scenarios(paths.DEFAULT_SCENARIOS)).totals
     assert budget["Kịch bản"].tolist() == expected["scenario"].tolist()
     assert budget["Tổng"].tolist() == pytest.approx(expected["total"].astype(float).tolist())
+    # the scorecard's budget line is filled, and is the plan scenario's total of the budget sheet
+    budget_line = card.set_index("Chỉ tiêu").loc["budget", "Thực hiện"]   # target id 'budget' in the plan file
+    plan_total = budget.set_index("Kịch bản").loc["plan", "Tổng"]
+    assert budget_line == pytest.approx(float(plan_total))
 
     ws = openpyxl.load_workbook(path)["Theo huyện"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref and ws["A1"].font.bold

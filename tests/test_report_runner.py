@@ -201,3 +201,22 @@ def test_widgets_become_a_pointer_to_jupyter_in_the_page(tmp_path):
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "HBox(children" not in page and "Dropdown(" not in page
     assert "make lab" in page
+
+
+def test_broken_plan_or_scenarios_stop_before_any_notebook(tmp_path, capsys):
+    # a scenarios file without the 'plan' scenario the budget notebook follows, and a plan that is not YAML:
+    # one plain line and exit 2, before notebook 00 runs (no output folder is made)
+    scen = tmp_path / "scen.yaml"   # the kit's scenarios with 'plan' renamed
+    text = (report.paths.DEFAULT_SCENARIOS).read_text(encoding="utf-8")
+    scen.write_text(text.replace("\n  plan:\n", "\n  baseline:\n", 1), encoding="utf-8")
+    bad_plan = tmp_path / "plan.yaml"
+    bad_plan.write_text("targets: [unclosed\n", encoding="utf-8")
+    for extra in (["--scenarios", str(scen)], ["--plan", str(bad_plan)]):
+        out = tmp_path / f"out{len(extra[1])}"
+        status = cli.main(["report", "--out", str(out), "--no-progress", *extra])
+        err = capsys.readouterr().err
+        assert status == 2, err
+        assert err.startswith("ocop-analysis report: ") and len(err.strip().splitlines()) == 1
+        assert "Traceback" not in err
+        assert ("'plan'" in err) if "--scenarios" in extra else ("not valid YAML" in err)
+        assert not (out / "notebooks").exists()

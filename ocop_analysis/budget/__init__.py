@@ -16,7 +16,7 @@ True
 API: :func:`load_scenarios`, :func:`to_excel`, :func:`evaluate` (→ :class:`BudgetResult`
 with ``.items``, ``.totals``, ``.parameters``), :func:`what_if`, :func:`sensitivity`,
 :func:`breakeven`, :func:`simulate`, :func:`what_if_widget`, :func:`with_registry`,
-:func:`with_plan`, :func:`cost_sources`; for people: :func:`load_with_plan`, :func:`totals_table`,
+:func:`with_plan`, :func:`cost_sources`; for people: :func:`load_with_plan`, :func:`for_registry`, :func:`totals_table`,
 :func:`items_table`, :func:`breakeven_table`, :func:`simulation_table`, :func:`answer`.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ from .files import ScenarioSet, load_scenarios, parse_scenarios, to_excel, to_ya
 from .inputs import cohort_counts, with_plan, with_registry
 from .model import CATEGORIES, Dist, Formula, LineItem, Parameter, Scenario, category_label
 from .simulate import Simulation, simulate
-from .tables import (answer, breakeven_table, items_table, load_with_plan, probability, sensitivity_table,
+from .tables import (answer, breakeven_table, for_registry, items_table, load_with_plan, probability, sensitivity_table,
                      simulation_table, totals_table)
 from .widgets import what_if_controls, what_if_widget
 
@@ -38,7 +38,7 @@ __all__ = [
     "LineItem", "Dist", "Formula", "CATEGORIES", "category_label", "evaluate", "BudgetResult", "what_if", "WhatIf",
     "sensitivity", "breakeven", "BreakEven", "simulate", "Simulation", "what_if_widget", "what_if_controls",
     "with_registry", "with_plan", "cohort_counts", "resolve_parameters", "quantities", "line_amounts", "total",
-    "cost_sources", "DEFAULT_ENVELOPE", "load_with_plan", "totals_table", "items_table", "breakeven_table",
+    "cost_sources", "DEFAULT_ENVELOPE", "load_with_plan", "for_registry", "totals_table", "items_table", "breakeven_table",
     "simulation_table", "answer", "sensitivity_table", "probability",
 ]
 

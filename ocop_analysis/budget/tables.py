@@ -13,7 +13,7 @@ import pandas as pd
 from .. import fmt, paths
 from .compute import DEFAULT_ENVELOPE, BudgetResult, breakeven
 from .files import ScenarioSet, load_scenarios
-from .inputs import with_plan
+from .inputs import with_plan, with_registry
 from .model import Scenario, is_rate_name
 from .simulate import Simulation, simulate
 
@@ -48,6 +48,17 @@ def load_with_plan(scenarios_path: str | Path | None = None, plan_path: str | Pa
         from ..errors import ConfigError
         raise ConfigError(f"plan file not found: {plan_file}")
     return scenarios
+
+
+def for_registry(registry, scenarios_path: str | Path | None = None, plan_path: str | Path | None = None,
+                 year: int = 2022) -> ScenarioSet:
+    """The scenarios the kit uses for a registry: the scenarios file with the plan's targets applied
+    (:func:`load_with_plan`) and the ``year`` cohort counted from ``registry`` (:func:`with_registry`).
+
+    Notebooks 05 and 06 and the report's summary.xlsx all take their budget from here, so the totals
+    they show agree.
+    """
+    return with_registry(load_with_plan(scenarios_path, plan_path), registry, year=year)
 
 
 def _money_cols(df: pd.DataFrame, columns: Iterable[str], lang: str) -> pd.DataFrame:
