@@ -32,3 +32,9 @@ def test_notebook_01_writes_the_problems_of_a_bad_registry(tmp_path):
     # bad_rows.xlsx holds at least one row of each error kind (tests/fixtures/bad_rows.expected.yaml)
     assert {"missing_name", "invalid_stars", "unknown_district", "ambiguous_district", "duplicate"} <= set(problems["Vấn đề"])
     assert "Đã sửa (x)" in problems.columns
+
+
+def test_notebook_01_writes_problems_in_the_language_asked(tmp_path):
+    # the report passes lang to every notebook that declares it; problems.xlsx follows it
+    out_dir = _run(tmp_path, registry_paths=[str(BAD_ROWS)], lang="en")
+    assert set(pd.read_excel(out_dir / "problems.xlsx", sheet_name=None, engine="calamine")) == {"Problems", "Sheets"}
