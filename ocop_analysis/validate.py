@@ -15,7 +15,6 @@ from pathlib import Path
 import pandas as pd
 
 from . import safety
-from .errors import RegistryError
 
 __all__ = ["add_arguments", "run_cli", "format_report", "write_problems_xlsx", "problem_summary"]
 
@@ -30,9 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_cli(args: argparse.Namespace) -> int:
     from .loading import load_registry
 
-    inputs = {Path(f).resolve() for f in args.files}
-    if args.xlsx and Path(args.xlsx).resolve() in inputs:
-        raise RegistryError(f"{args.xlsx}: refusing to overwrite an input file; choose another name for --xlsx.")
+    if args.xlsx:
+        # before the (long) load: the output may be one of the files or a workbook inside a folder given
+        try:
+            safety.refuse_overwrite(args.xlsx, args.files)
+        except safety.OutputOverwritesInput:
+            raise safety.OutputOverwritesInput(
+                f"{args.xlsx}: refusing to overwrite an input file; choose another name for --xlsx.") from None
     reg = load_registry(args.files, province=args.province,
                         corrections=None if args.no_corrections else "auto")
     print(format_report(reg))

@@ -129,3 +129,29 @@ def test_detect_layout_province_parameter(tmp_path):
     dt_ = detect_layout(sheet)  # default province (Đồng Tháp) has no Chợ Lách
     assert dt_.sheet_district is None
     assert dt_.data["section_district"].tolist() == [None, None]
+
+
+# --------------------------------------------------------------------------- 5. validate --xlsx refuses before loading
+
+@pytest.mark.parametrize("given", ["folder", "file"])
+def test_validate_refuses_xlsx_over_a_workbook_of_the_input_before_loading(tmp_path, monkeypatch, capsys, given):
+    import shutil
+
+    from ocop_analysis import loading
+
+    data = tmp_path / "data"
+    data.mkdir()
+    target = data / "x.xlsx"
+    shutil.copyfile(FIXTURES / "flat_clean.xlsx", target)
+    before = target.read_bytes()
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("load_registry ran before the overwrite check")
+
+    monkeypatch.setattr(loading, "load_registry", must_not_load)
+    source = str(data) if given == "folder" else str(target)
+    status = cli.main(["validate", source, "--xlsx", str(target)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err == f"ocop-analysis validate: {target}: refusing to overwrite an input file; choose another name for --xlsx.\n"
+    assert target.read_bytes() == before
