@@ -33,6 +33,7 @@ from . import reference
 __all__ = [
     "district_breakdown", "commune_breakdown", "GEOGRAPHIES", "district_totals", "star_distribution", "national_benchmark",
     "score_bands", "upgrade_candidates", "select", "latest_results", "breakdown_table", "distribution_table",
+    "count_table",
 ]
 
 TOTAL_LABEL = "Toàn tỉnh"  # the all-districts row's district name (data is in Vietnamese, like the names)
@@ -410,6 +411,20 @@ def breakdown_table(table: pd.DataFrame, *, lang: str = "vi") -> pd.DataFrame:
     wide.index.name = label("district", lang)
     wide.columns.name = None
     return wide
+
+
+def count_table(frame: pd.DataFrame, index: str, columns: str, *, values: str | None = None,
+                lang: str = "vi") -> pd.DataFrame:
+    """Rows × columns counts with a total row and column ("Tổng" / "Total"): rows of ``frame`` counted, or
+    ``values`` summed (e.g. the ``count`` of a star_distribution). Every category of ``columns`` is kept.
+
+    >>> count_table(reg.evaluations, "year", "kind")  # doctest: +SKIP
+    """
+    total = "Tổng" if lang == "vi" else "Total"
+    if values is None:
+        return pd.crosstab(frame[index], frame[columns], margins=True, margins_name=total, dropna=False)
+    return frame.pivot_table(index=index, columns=columns, values=values, aggfunc="sum", observed=False,
+                             fill_value=0, margins=True, margins_name=total)
 
 
 def distribution_table(dist: pd.DataFrame, *, by: str | None = None, lang: str = "vi") -> pd.DataFrame:

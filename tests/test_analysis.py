@@ -213,3 +213,16 @@ def test_readable_tables(ev):
     assert g.loc["Nationwide (Dec 2024)", "Total"] == 15590
     y = an.distribution_table(an.star_distribution(ev, by="year"), by="year")
     assert y.loc["2024", "% 4 sao"] == 66.7 and y.loc["2024", "Tổng"] == 3
+
+
+def test_count_table_counts_rows_or_sums_values_with_totals():
+    from ocop_analysis.analysis import count_table
+    frame = pd.DataFrame({"year": [2021, 2021, 2022], "kind": pd.Categorical(["new", "upgrade", "new"],
+                                                                           categories=["new", "reevaluation", "upgrade"])})
+    t = count_table(frame, "year", "kind")
+    # every kind kept (reevaluation: 0), totals by hand: 2021 -> 2, 2022 -> 1, all -> 3
+    assert t.loc[2021].tolist() == [1, 0, 1, 2] and t.loc[2022].tolist() == [1, 0, 0, 1]
+    assert t.loc["Tổng"].tolist() == [2, 0, 1, 3]
+    dist = pd.DataFrame({"year": [2021, 2021, 2022], "stars": [3, 4, 3], "count": [5, 2, 7]})
+    t = count_table(dist, "year", "stars", values="count", lang="en")
+    assert t.loc["Total"].tolist() == [12, 2, 14] and t.loc[2021, "Total"] == 7
