@@ -438,6 +438,15 @@ class ExpiryCalendar:
             wide.loc["total"] = wide.sum(axis=0)
         return wide
 
+    def to_excel(self, path, *, lang: str = "vi"):
+        """The calendar (districts × months) and the call list, one formatted sheet each, titled in ``lang``."""
+        from . import excel_out
+
+        vi = lang == "vi"
+        return excel_out.write_excel(path, {("Lịch hết hạn" if vi else "Expiry calendar"): self.table().reset_index(),
+                                            ("Danh sách liên hệ" if vi else "Contact list"): self.products},
+                                     labels=lang)
+
 
 def expiry_calendar(reg, start=None, months: int = 12) -> ExpiryCalendar:
     """Certificates in force at ``start`` (not superseded, not revoked) expiring in the next ``months``

@@ -418,3 +418,17 @@ def test_evaluations_without_ids_are_linked_on_the_fly():
     reg = Registry(evaluations=schema.coerce_evaluations(rows), as_of=AS_OF)
     r = by_cohort(lc.reevaluation_rates(reg), 2019)
     assert (r["recognized"], r["reevaluated"], r["upgraded"]) == (1, 1, 1)
+
+
+def test_expiry_calendar_to_excel_titles_its_sheets_in_the_language_asked(tmp_path):
+    import ocop_analysis as oa
+
+    reg = oa.load_registry(oa.paths.SAMPLE_DIR)
+    calendar = oa.expiry_calendar(reg, start="2025-06-01")
+    for lang, titles in (("vi", ["Lịch hết hạn", "Danh sách liên hệ"]), ("en", ["Expiry calendar", "Contact list"])):
+        path = calendar.to_excel(tmp_path / f"cal_{lang}.xlsx", lang=lang)
+        sheets = pd.read_excel(path, sheet_name=None, engine="calamine")
+        assert list(sheets)[:2] == titles
+        # one row per district + the total row; one row per certificate on the call list
+        assert len(sheets[titles[0]]) == calendar.counts["district"].nunique() + 1
+        assert len(sheets[titles[1]]) == len(calendar.products)
