@@ -152,22 +152,10 @@ def _revocations(reg, certs: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 
 
 def _reason(values: pd.Series) -> pd.Series:
-    """Revocation reasons as written -> not_reevaluated | failed_mandatory | the text."""
-    from .normalize import fold
+    """Revocation reasons as written -> not_reevaluated | failed_mandatory | the text (normalize.revocation_reason)."""
+    from .normalize import map_unique, revocation_reason
 
-    def one(value):
-        key = fold(value)
-        if not key:
-            return pd.NA
-        if key in REVOCATION_REASONS[:2]:
-            return key
-        if "danh gia lai" in key or "36 thang" in key or "tai dang ky" in key or "not reevaluated" in key:
-            return "not_reevaluated"
-        if "bat buoc" in key or "khong dat" in key or "failed" in key:
-            return "failed_mandatory"
-        return str(value)
-
-    return values.map(one).astype("string")
+    return map_unique(values, revocation_reason).astype("string")
 
 
 # --------------------------------------------------------------------------- products

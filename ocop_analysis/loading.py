@@ -28,7 +28,7 @@ from .errors import ConfigError, RegistryError
 from .layout import INPUT_COLUMNS, detect_layout, legacy_letters, legacy_to_unicode
 from .normalize import (clean_text, entity_type, entity_types, fold, is_blank, is_failed_result, map_unique, parse_date,
                         parse_decision, parse_kind, parse_score, parse_stars, resolve_district, resolve_group,
-                        taxonomy_for_year, unchanged_by_clean_text)
+                        revocation_reason, taxonomy_for_year, unchanged_by_clean_text)
 from .paths import DATA_DIR
 from .registry import Registry
 from .workbook import WORKBOOK_SUFFIXES, MissingFileError, read_workbook
@@ -699,21 +699,6 @@ def _validity(out: pd.DataFrame, failed: pd.Series) -> None:
 
 # --------------------------------------------------------------------------- revocations
 
-_REASONS = [("danh gia lai", "not_reevaluated"), ("36 thang", "not_reevaluated"), ("het han", "not_reevaluated"),
-            ("bat buoc", "failed_mandatory")]
-
-
-def _reason(value):
-    text = clean_text(value)
-    if text is None:
-        return None
-    key = fold(text)
-    for needle, code in _REASONS:
-        if needle in key:
-            return code
-    return text
-
-
 def _parse_revocations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, list[dict]]:
     problems: list[dict] = []
     out = pd.DataFrame(index=raw.index)
@@ -768,7 +753,7 @@ def _parse_revocations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
     out["decision_no"], dec_date = _parts(_col(raw, "revocation_decision"), _decision_value, 2)
     revoked = map_unique(_col(raw, "revoked_on"), lambda v: _date_value(v)[1])
     out["revoked_on"] = revoked.where(revoked.notna(), dec_date)
-    out["reason"] = map_unique(_col(raw, "revocation_reason"), _reason)
+    out["reason"] = map_unique(_col(raw, "revocation_reason"), revocation_reason)
     out["year"] = out["year_recognized"]
     out["rejected"] = rejected
     return out, problems

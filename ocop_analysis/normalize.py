@@ -611,6 +611,33 @@ def resolve_group(value: Any, taxonomy: str = "148") -> GroupMatch:
     return GroupMatch(text, "unknown")
 
 
+# --------------------------------------------------------------------------- revocation reasons
+
+# Folded phrases -> the two reasons the programme's rules name; checked in this order.
+_REVOCATION_PHRASES = [
+    ("danh gia lai", "not_reevaluated"), ("36 thang", "not_reevaluated"), ("het han", "not_reevaluated"),
+    ("tai dang ky", "not_reevaluated"), ("not reevaluated", "not_reevaluated"),
+    ("bat buoc", "failed_mandatory"), ("khong dat", "failed_mandatory"), ("failed", "failed_mandatory"),
+]
+
+
+def revocation_reason(value: Any) -> str | None:
+    """A revocation reason as written -> "not_reevaluated" | "failed_mandatory" | the cleaned text; None when blank.
+    The one reading, for the loader's ``reg.revocations`` and for lifecycle.
+
+    >>> revocation_reason("Không đánh giá lại trong thời hạn 36 tháng"), revocation_reason("Sản phẩm không đạt")
+    ('not_reevaluated', 'failed_mandatory')
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    key = fold(text)
+    for phrase, code in _REVOCATION_PHRASES:
+        if phrase in key:
+            return code
+    return text
+
+
 # --------------------------------------------------------------------------- entities, identity
 
 @cache

@@ -293,3 +293,18 @@ def test_fold_keeps_true_apart_from_one():
     # the memo must not merge values that compare equal across types (True == 1 == 1.0)
     assert fold(1) == "1" and fold(True) == "true" and fold(1.0) == "1"
     assert fold(True) == "true"
+
+
+@pytest.mark.parametrize("written, reason", [
+    ("Không đánh giá lại trong thời hạn 36 tháng", "not_reevaluated"),
+    ("Hết hạn, không đăng ký", "not_reevaluated"),
+    ("not_reevaluated", "not_reevaluated"),
+    ("Không đạt tiêu chí bắt buộc", "failed_mandatory"),
+    ("Sản phẩm không đạt", "failed_mandatory"),      # the loader kept this as text, lifecycle said failed: now one reading
+    ("failed_mandatory", "failed_mandatory"),
+    ("  Vi phạm   an toàn thực phẩm ", "Vi phạm an toàn thực phẩm"),
+    ("   ", None), (None, None),
+])
+def test_revocation_reason_is_read_one_way(written, reason):
+    from ocop_analysis.normalize import revocation_reason
+    assert revocation_reason(written) == reason
