@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import json
 import math
 import os
 import platform
@@ -332,7 +331,7 @@ def main(argv=None) -> int:
     files = generate.generate(args.rows)
     table = Table()
     kit_load(files["flat"])  # warm-up: imports, reference tables, code fingerprint
-    loads = bench_loads(table, files, repeat, args.openpyxl)
+    bench_loads(table, files, repeat, args.openpyxl)
     bench_cache(table, files["flat"], repeat)
     reg = kit_load(files["flat"])
     bench_analyses(table, reg, files["flat"], repeat)

@@ -37,7 +37,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -784,7 +784,6 @@ def locate_rows(frame: pd.DataFrame, province: Any = reference.DEFAULT_PROVINCE,
     col = lambda name: frame[name].astype(object) if name and name in frame.columns else empty  # noqa: E731
     scope = merged_provinces(province)
     d_match = normalize.map_unique(col(district), lambda t: _resolve_hint(_none(t), scope))
-    d_ok = d_match.map(lambda m: m is not None and m.status == "ok")
     when = pd.to_datetime(col(date), errors="coerce") if date and date in frame.columns else pd.Series(pd.NaT, index=idx)
     old_rows = when < REFORM_DATE
     c_series = col(commune)

@@ -123,7 +123,7 @@ def _load(files: list[Path], province: str, corrections, links, as_of_date, prog
     raw = _concat(ev_parts)
     raw_rev = _concat(rev_parts)
 
-    rules = load_corrections(_auto(corrections, DATA_DIR / "corrections.yml"))
+    rules = load_corrections(corrections)
     loaded_files = {p.name for p in files}
     raw, raw_rev, applied, corr_problems = apply_corrections(raw, raw_rev, rules, loaded_files)
     problems += corr_problems
@@ -132,7 +132,7 @@ def _load(files: list[Path], province: str, corrections, links, as_of_date, prog
     rev, rev_problems = _parse_revocations(raw_rev, province)
     problems += ev_problems + rev_problems
 
-    ev, rev, link_problems = _assign_ids(ev, rev, _auto(links, DATA_DIR / "links.csv"))
+    ev, rev, link_problems = _assign_ids(ev, rev, links)
     ev, dup_problems = _drop_duplicates(ev)
     problems += link_problems + dup_problems
 
@@ -784,7 +784,7 @@ def _assign_ids(ev: pd.DataFrame, rev: pd.DataFrame, links_path) -> tuple[pd.Dat
     cols = ["entity_name", "product_name", "district_code", "year", "product_code",
             "source_file", "source_sheet", "source_row"]
     both = pd.concat([_ensure(ev, cols)[cols], _ensure(rev_ok, cols)[cols]], ignore_index=True)
-    links = _read_links(links_path) if links_path is not None else None
+    links = linking.read_links(links_path) if links_path is not None else None
     if len(both):
         ids, problems = linking.assign_product_ids(both, links)
         ids = ids.to_numpy(dtype=object, na_value=None)  # in C; list() of an Arrow column is a Python loop
@@ -815,13 +815,6 @@ def _ensure(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     for c in missing:
         frame[c] = None
     return frame
-
-
-def _read_links(path):
-    reader = getattr(linking, "read_links", None)
-    if reader is not None:
-        return reader(path)
-    return pd.read_csv(path, dtype=str, comment="#")
 
 
 def _drop_duplicates(ev: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:

@@ -24,7 +24,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Callable
 
@@ -745,9 +745,3 @@ def map_unique(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
         results[k] = func(u)
     results[-1] = func(None) if (codes < 0).any() else None
     return pd.Series(results[codes], index=series.index, dtype=object)
-
-
-def _hashable(value: Any) -> Any:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return value

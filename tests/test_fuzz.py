@@ -24,7 +24,6 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-import pytest
 
 import ocop_analysis as oa
 from notebook_factory import make_notebook
