@@ -353,6 +353,15 @@ class _XlsxGrid:
             self.cols = max(self.cols, self.col_at)
 
 
+def cell_reference(attributes: bytes) -> tuple[int, int] | None:
+    """(Excel row, 0-based column) of a ``<c …>`` tag's r= attribute, read as the grid check reads it; None
+    without one (the formula check in ``workbook`` uses it)."""
+    m = _REF.search(b" " + attributes)
+    if not m or not m.group(1):
+        return None
+    return _row_number(m.group(2)), _column_number(m.group(1)) - 1
+
+
 def _row_number(digits: bytes) -> int:
     digits = digits.lstrip(b"0") or b"0"
     return int(digits) if len(digits) <= 18 else 10 ** 18  # beyond any grid limit

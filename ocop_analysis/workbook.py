@@ -229,7 +229,6 @@ _FORMAT_NAMES = {"xlsx": "Excel (.xlsx)", "xlsm": "Excel macro-enabled (.xlsm)",
 
 _HAS_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
-_CELL_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>[^<]+</(?:\w+:)?v>|<(?:\w+:)?is>")
 
 
@@ -264,19 +263,12 @@ def _formulas_without_value(path: Path, parts: frozenset[str] | None = None) -> 
             cells = set()
             for attrs, body in _CELL.findall(data):
                 if body and _HAS_FORMULA.search(body) and not _VALUE.search(body):
-                    ref = _CELL_REF.search(attrs)
+                    ref = safety.cell_reference(attrs)
                     if ref:
-                        cells.add((int(ref.group(2)), _column_index(ref.group(1).decode())))
+                        cells.add(ref)
             if cells:
                 out[sheet.get("name")] = sorted(cells)
     return out
-
-
-def _column_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n - 1
 
 
 # --------------------------------------------------------------------------- SpreadsheetML (Excel 2003 XML)

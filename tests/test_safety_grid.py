@@ -225,3 +225,11 @@ def test_declaration_after_a_comment_that_holds_a_tag_is_refused(tmp_path):
     prolog = b"<?xml version='1.0'?><!-- <a --><!--" + comment + b'--><!DOCTYPE worksheet [<!ENTITY e "x">]>'
     with pytest.raises(RegistryError, match="declares XML entities"):
         safety.check_file(with_sheet(tmp_path, prolog + sheet_xml(10)))
+
+
+def test_cell_reference_for_the_formula_check():
+    # (Excel row, 0-based column), by hand: C5 -> (5, 2); AA10 written with spaces, quotes, lower case and a
+    # leading zero -> (10, 26); no r= -> None
+    assert safety.cell_reference(b' r="C5" t="n"') == (5, 2)
+    assert safety.cell_reference(b" t='n' r = 'aa0010'") == (10, 26)
+    assert safety.cell_reference(b' t="n"') is None
