@@ -411,7 +411,9 @@ _NOTES = [
 def to_excel(scenarios: Mapping[str, Scenario], path: str | Path) -> Path:
     """Write the workbook form of ``scenarios`` (every scenario in full) to ``path``; returns the path."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Alignment, Font
+
+    from .. import excel_out
 
     srows, prows, irows = _rows(scenarios)
     envelope = getattr(scenarios, "envelope", DEFAULT_ENVELOPE)
@@ -430,18 +432,14 @@ def to_excel(scenarios: Mapping[str, Scenario], path: str | Path) -> Path:
         ws.append(list(columns))
         for row in rows:
             ws.append([row.get(c) for c in columns])
-        for cell in ws[1]:
-            cell.font = Font(bold=True, color="FFFFFF")
-            cell.fill = PatternFill("solid", fgColor="1F5C4A")
         for col_cells in ws.iter_cols(min_row=2):
             for cell in col_cells:
                 if isinstance(cell.value, str):
                     cell.value = neutralise(cell.value)  # text, never a formula ("'=…"; read back without the ')
                 elif columns[cell.column - 1] in money_cols and isinstance(cell.value, int) and cell.value >= 1000:
-                    cell.number_format = "#,##0"
-        for i, column in enumerate(columns, 1):
-            width = max([len(str(column))] + [len(str(r.get(column) or "")) for r in rows])
-            ws.column_dimensions[ws.cell(1, i).column_letter].width = min(max(width + 2, 8), 70)
+                    cell.number_format = "#,##0"  # per cell: a parameter's value may be a rate
+        # the kit's header style and widths (raw column names kept: the file is read back by load_scenarios)
+        excel_out.format_sheet(ws, freeze=False, autofilter=False)
         ws.freeze_panes = "C2" if title in ("parameters", "items") else "B2"
         for row in ws.iter_rows(min_row=2):
             for cell in row:
