@@ -22,7 +22,7 @@ import pandas as pd
 
 from .errors import ConfigError
 from .layout import INPUT_COLUMNS
-from .normalize import fold
+from .normalize import fold, map_unique
 
 __all__ = ["load_corrections", "apply_corrections", "MATCH_KEYS", "SET_COLUMNS"]
 
@@ -67,18 +67,26 @@ def load_corrections(path) -> list[dict]:
     return rules
 
 
-def _mask(raw: pd.DataFrame, match: dict) -> pd.Series:
+def _mask(raw: pd.DataFrame, match: dict, folded: dict[str, pd.Series]) -> pd.Series:
+    """Rows matching every key of ``match`` (folded comparison). ``folded``: the frame's columns folded once
+    (per distinct value) and kept across rules; a rule that sets a column drops it from there."""
+    def column(name: str) -> pd.Series:
+        if name not in folded:
+            values = raw[name] if name not in ("source_file", "source_sheet") else raw[name].astype(str)
+            folded[name] = map_unique(values, lambda v: fold(v) if not isinstance(v, float) or v == v else "")
+        return folded[name]
+
     mask = pd.Series(True, index=raw.index)
     for key, wanted in match.items():
         if key == "file":
-            mask &= raw["source_file"].astype(str).map(fold) == fold(Path(str(wanted)).name)
+            mask &= column("source_file") == fold(Path(str(wanted)).name)
         elif key == "sheet":
-            mask &= raw["source_sheet"].astype(str).map(fold) == fold(wanted)
+            mask &= column("source_sheet") == fold(wanted)
         elif key == "row":
             rows = {int(r) for r in (wanted if isinstance(wanted, list) else [wanted])}
             mask &= raw["source_row"].astype(int).isin(rows)
         elif key in raw.columns:
-            mask &= raw[key].map(lambda v: fold(v) if not isinstance(v, float) or v == v else "") == fold(wanted)
+            mask &= column(key) == fold(wanted)
         else:
             mask &= fold(wanted) == ""
     return mask
@@ -95,12 +103,16 @@ def apply_corrections(raw: pd.DataFrame, raw_rev: pd.DataFrame, rules: list[dict
     raw, raw_rev = raw.copy(), raw_rev.copy()
     applied: list[dict] = []
     problems: list[dict] = []
+    folded: tuple[dict, dict] = ({}, {})  # per frame: columns folded once, for every rule
     for rule in rules:
         hits = 0
-        for frame in (raw, raw_rev):
+        for frame, cache in zip((raw, raw_rev), folded):
             if len(frame) == 0:
                 continue
-            mask = _mask(frame, rule["match"])
+            mask = _mask(frame, rule["match"], cache)
+            if mask.any():
+                for column in rule["set"]:
+                    cache.pop(column, None)  # changed below: fold it again for the next rule
             for i in mask[mask].index:
                 for column, value in rule["set"].items():
                     old = frame.at[i, column] if column in frame.columns else None
