@@ -265,13 +265,13 @@ def test_validate_refuses_to_overwrite_input(tmp_path):
 
 
 def test_a_correction_sees_what_an_earlier_one_set(tmp_path):
-    # rule 1 renames row 2's product; rule 2 matches the new name (columns are folded once for all rules,
+    # rule 1 renames the product it matched by name; rule 2 matches the new name (columns are folded once for all rules,
     # and again after a rule changes them); rule 3 matches the old name, which no row has any more
     rows = [HEAD, [1, "Nem chua", "Cơ sở A", "H. Lai Vung", 3, 2022], [2, "Quýt", "HTX B", "H. Lai Vung", 4, 2022]]
     path = make(tmp_path, rows, name="ds_2022.xlsx")
     corr = tmp_path / "corrections.yml"
     corr.write_text(
-        "- match: {row: 2}\n  set: {product_name: Nem chua Lai Vung}\n  reason: full name\n"
+        "- match: {product_name: 'nem chua'}\n  set: {product_name: Nem chua Lai Vung}\n  reason: full name\n"
         "- match: {product_name: 'nem chua lai vung'}\n  set: {stars: 4}\n  reason: confirmed\n"
         "- match: {product_name: 'Nem chua'}\n  set: {stars: 5}\n  reason: stale name\n", encoding="utf-8")
     reg = load(path, corrections=corr)
