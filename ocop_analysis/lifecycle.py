@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from . import reference
@@ -67,31 +68,72 @@ def _months(n: int) -> pd.DateOffset:
     return pd.DateOffset(months=int(n))
 
 
-def _results(reg, as_of: pd.Timestamp) -> pd.DataFrame:
+def _shift(dates: pd.Series, offset: pd.DateOffset) -> np.ndarray:
+    """``dates + offset`` as a datetime64 array, worked out once per distinct date (results share dates)."""
+    codes, uniques = pd.factorize(dates)
+    shifted = (pd.Series(uniques, dtype=dates.dtype) + offset).to_numpy()
+    return np.append(shifted, np.array("NaT", dtype=shifted.dtype))[codes]
+
+
+@dataclass
+class _Results:
+    """Evaluation rows placed in time, up to ``as_of``, sorted by product, date, then row.
+
+    rows: pid (the product's position in ``ids``), year, when, stars (NA when not certified), certified,
+          valid_until, valid_until_estimated, order (the row's position in ``ev``).
+    ids:  the product ids, sorted, so ordering by ``pid`` is ordering by ``product_id`` (on integers).
+    Text and other columns of a row are read from ``ev`` at ``order`` only for the rows an answer keeps.
+    """
+
+    rows: pd.DataFrame
+    ids: pd.Index
+    ev: pd.DataFrame
+
+    def product_id(self, pid) -> pd.Series:
+        return pd.Series(self.ids.take(np.asarray(pid, dtype=np.intp)), dtype="string")
+
+    def column(self, name: str, order, dtype: str) -> pd.Series:
+        return pd.Series(self.ev[name].array.take(np.asarray(order, dtype=np.intp))).astype(dtype)
+
+
+def _results(reg, as_of: pd.Timestamp) -> _Results:
     """Evaluation rows placed in time (``when``), with their certificate's validity; up to ``as_of``."""
     ev = reg.evaluations
     year = pd.to_numeric(ev["year"], errors="coerce").astype("Int64")
     decided = pd.to_datetime(ev["decision_date"], errors="coerce")
     year = year.fillna(decided.dt.year.astype("Int64"))
-    year_end = pd.to_datetime(year.astype("string") + "-12-31", errors="coerce")
-    when = decided.fillna(year_end)
-    stars = pd.to_numeric(ev["stars"], errors="coerce").astype("Int64")
-    certified = ev["certified"].astype("boolean").fillna(stars.isin(reference.certified_stars()))
-    valid = pd.to_datetime(ev["valid_until"], errors="coerce")
-    valid = valid.fillna(when + _months(reference.validity_months())).where(certified)
-    estimated = ev["valid_until_estimated"].astype("boolean").fillna(decided.isna()).where(certified)
-    out = pd.DataFrame({
-        "product_id": _product_ids(ev),
-        "year": year, "when": when, "stars": stars.where(certified), "certified": certified.astype(bool),
-        "valid_until": valid, "valid_until_estimated": estimated.astype("boolean"),
-        "decision_no": ev["decision_no"].astype("string"),
-        "product_name": ev["product_name"].astype("string"), "entity_name": ev["entity_name"].astype("string"),
-        "district_code": ev["district_code"].astype("Int64"), "district": ev["district"].astype("string"),
-        "group": ev["group"].astype("Int64"),
+    when = decided.fillna(_year_end(year))
+    ids = _product_ids(ev)
+    keep = np.flatnonzero((ids.notna() & when.notna() & (when <= as_of)).to_numpy(dtype=bool))
+    pid, uniques = pd.factorize(ids.iloc[keep], sort=True)
+    sort = np.lexsort((when.to_numpy()[keep].view("i8"), pid))
+    pos, pid = keep[sort], pid[sort]
+
+    def take(s: pd.Series) -> pd.Series:
+        return pd.Series(s.array.take(pos))
+
+    when, year, decided = take(when), take(year), take(decided)
+    stars = pd.to_numeric(take(ev["stars"]), errors="coerce").astype("Int64")
+    certified = take(ev["certified"]).astype("boolean").fillna(stars.isin(reference.certified_stars()))
+    valid = pd.to_datetime(take(ev["valid_until"]), errors="coerce")
+    need = valid.isna() & certified
+    valid = valid.fillna(when[need] + _months(reference.validity_months())).where(certified)
+    estimated = take(ev["valid_until_estimated"]).astype("boolean").fillna(decided.isna()).where(certified)
+    rows = pd.DataFrame({
+        "pid": pid, "year": year, "when": when, "stars": stars.where(certified), "certified": certified.astype(bool),
+        "valid_until": valid, "valid_until_estimated": estimated.astype("boolean"), "order": pos,
     })
-    out["order"] = range(len(out))
-    out = out[out["product_id"].notna() & out["when"].notna() & (out["when"] <= as_of)]
-    return out.sort_values(["product_id", "when", "order"]).reset_index(drop=True)
+    return _Results(rows=rows, ids=pd.Index(uniques), ev=ev)
+
+
+def _year_end(year: pd.Series) -> pd.Series:
+    """31 December of each year (NaT when unknown), parsed once per distinct year."""
+    codes, uniques = pd.factorize(year)
+    ends = pd.to_datetime(pd.Series(uniques, dtype=year.dtype).astype("string") + "-12-31", errors="coerce")
+    if not len(uniques):
+        return pd.to_datetime(year.astype("string") + "-12-31", errors="coerce")
+    values = ends.to_numpy()
+    return pd.Series(np.append(values, np.array("NaT", dtype=values.dtype))[codes], index=year.index)
 
 
 def _product_ids(ev: pd.DataFrame) -> pd.Series:
@@ -104,10 +146,20 @@ def _product_ids(ev: pd.DataFrame) -> pd.Series:
     return ids
 
 
-def _certificates(results: pd.DataFrame) -> pd.DataFrame:
-    """Certificates, one per product per recognition year (the latest of that year)."""
-    certs = results[results["certified"]].rename(columns={"year": "cohort", "when": "issued"})
-    return certs.groupby(["product_id", "cohort"], sort=False).tail(1).reset_index(drop=True)
+def _certificates(rows: pd.DataFrame) -> np.ndarray:
+    """Certificates, one per product per recognition year (the latest of that year): positions in ``rows``."""
+    year = rows["year"]
+    at = np.flatnonzero((rows["certified"] & year.notna()).to_numpy(dtype=bool))
+    key = pd.DataFrame({"pid": rows["pid"].to_numpy()[at], "year": year.to_numpy(dtype="int64", na_value=0)[at]})
+    return at[~key.duplicated(keep="last").to_numpy()]
+
+
+def _cert_frame(res: _Results, at: np.ndarray) -> pd.DataFrame:
+    """product_id, cohort, issued of the certificates at ``at`` (what ``_revocations`` ties revocations to)."""
+    rows = res.rows
+    return pd.DataFrame({"product_id": res.product_id(rows["pid"].to_numpy()[at]),
+                         "cohort": pd.Series(rows["year"].array.take(at)),
+                         "issued": pd.Series(rows["when"].array.take(at))})
 
 
 def _revocations(reg, certs: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -117,10 +169,9 @@ def _revocations(reg, certs: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     product's latest certificate issued before the revocation date.
     """
     cols = ["product_id", "cohort", "revoked_on", "reason"]
+    if not _has_revocations(reg):
+        return _no_revocations()
     rev = reg.revocations
-    if rev is None or len(rev) == 0 or "product_id" not in rev:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
-                             zip(cols, ["string", "Int64", "datetime64[us]", "string"])})
     revoked_on = pd.to_datetime(rev.get("revoked_on"), errors="coerce") if "revoked_on" in rev else pd.NaT
     rev = pd.DataFrame({
         "product_id": rev["product_id"].astype("string"),
@@ -151,6 +202,17 @@ def _revocations(reg, certs: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
             [cols].reset_index(drop=True))
 
 
+def _has_revocations(reg) -> bool:
+    rev = reg.revocations
+    return rev is not None and len(rev) > 0 and "product_id" in rev
+
+
+def _no_revocations() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
+                         zip(["product_id", "cohort", "revoked_on", "reason"],
+                             ["string", "Int64", "datetime64[us]", "string"])})
+
+
 def _reason(values: pd.Series) -> pd.Series:
     """Revocation reasons as written -> not_reevaluated | failed_mandatory | the text (normalize.revocation_reason)."""
     from .normalize import map_unique, revocation_reason
@@ -173,53 +235,78 @@ def build_products(reg, as_of=None) -> pd.DataFrame:
     are included (status revoked).
     """
     as_of = _as_of(reg, as_of)
-    results = _results(reg, as_of)
-    certs = _certificates(results)
-    revs = _revocations(reg, certs, as_of)
-    g = results.groupby("product_id", sort=True)
-    last = g.tail(1).set_index("product_id")
+    res = _results(reg, as_of)
+    rows = res.rows
+    n = len(res.ids)
+    pid = rows["pid"].to_numpy()
+    # rows are sorted by product, date and row: a product's first and last rows are its first and latest
+    last = _first_per(pid[::-1], np.arange(len(pid))[::-1], n)
+    order = rows["order"].to_numpy()[last]
+    group = res.column("group", rows["order"], "Int64")
+    known = np.flatnonzero(group.notna().to_numpy(dtype=bool))
+    cert = np.flatnonzero(rows["certified"].to_numpy())
+    first = _first_per(pid[cert], cert, n)
+    newest = _first_per(pid[cert][::-1], cert[::-1], n)
+
+    def pick(col: str, at: np.ndarray) -> pd.Series:
+        return pd.Series(rows[col].array.take(at, allow_fill=True))
+
     out = pd.DataFrame({
-        "product_name": last["product_name"], "entity_name": last["entity_name"],
-        "district_code": last["district_code"], "district": last["district"],
-        "group": g["group"].last(), "latest_year": last["year"], "latest_stars": last["stars"],
-        "evaluations": g.size(),
+        "product_id": res.product_id(np.arange(n)),
+        "product_name": res.column("product_name", order, "string"),
+        "entity_name": res.column("entity_name", order, "string"),
+        "district_code": res.column("district_code", order, "Int64"),
+        "district": res.column("district", order, "string"),
+        "group": pd.Series(group.array.take(_first_per(pid[known][::-1], known[::-1], n), allow_fill=True)),
+        "latest_year": pick("year", last), "latest_stars": pick("stars", last),
+        "evaluations": np.bincount(pid, minlength=n),
+        "first_year": pick("year", first), "first_stars": pick("stars", first),
+        "latest_certified": pick("when", newest), "valid_until": pick("valid_until", newest),
+        "valid_until_estimated": pick("valid_until_estimated", newest),
+        "_cohort": pick("year", newest), "_stars": pick("stars", newest),
     })
-    every = results[results["certified"]].rename(columns={"year": "cohort", "when": "issued"})
-    cg = every.sort_values(["product_id", "issued", "order"]).groupby("product_id")
-    first, newest = cg.head(1).set_index("product_id"), cg.tail(1).set_index("product_id")
-    out["first_year"] = first["cohort"]
-    out["first_stars"] = first["stars"]
-    out["latest_certified"] = newest["issued"]
-    out["valid_until"] = newest["valid_until"]
-    out["valid_until_estimated"] = newest["valid_until_estimated"]
-    out["_cohort"] = newest["cohort"]
-    out["_stars"] = newest["stars"]
-    out = out.reset_index()
-    out = _with_revocations(out, revs, reg)
+    revs = _revocations(reg, _cert_frame(res, _certificates(rows)), as_of) if _has_revocations(reg) \
+        else _no_revocations()
+    out = _with_revocations(out, revs, reg, res.ids)
     soon = as_of + _months(reference.rule("expiring_soon_months"))
-    revoked = out["_revoked"]
-    status = pd.Series("never_certified", index=out.index, dtype="string")
-    has = out["valid_until"].notna()
-    status[has & (out["valid_until"] > soon)] = "valid"
-    status[has & (out["valid_until"] >= as_of) & (out["valid_until"] <= soon)] = "expiring"
-    status[has & (out["valid_until"] < as_of)] = "expired"
-    status[revoked] = "revoked"
-    out["status"] = pd.Categorical(status, categories=STATUSES)
-    out["stars_now"] = out["_stars"].where(status.isin(["valid", "expiring"])).astype("Int64")
+    valid = out["valid_until"]
+    has = valid.notna()
+    status = np.select(
+        [out["_revoked"].to_numpy(dtype=bool), (has & (valid < as_of)).to_numpy(dtype=bool),
+         (has & (valid >= as_of) & (valid <= soon)).to_numpy(dtype=bool), (has & (valid > soon)).to_numpy(dtype=bool)],
+        [STATUSES.index(s) for s in ("revoked", "expired", "expiring", "valid")],
+        default=STATUSES.index("never_certified"))
+    out["status"] = pd.Categorical.from_codes(status, categories=STATUSES)
+    in_force = (status == STATUSES.index("valid")) | (status == STATUSES.index("expiring"))
+    out["stars_now"] = out["_stars"].where(in_force).astype("Int64")
     for col in ("first_year", "first_stars", "latest_year", "latest_stars", "group", "district_code"):
         out[col] = out[col].astype("Int64")
     out["evaluations"] = out["evaluations"].fillna(0).astype(int)
-    return out[PRODUCT_COLUMNS].sort_values("product_id").reset_index(drop=True)
+    out = out[PRODUCT_COLUMNS]
+    if len(out) > n:  # products known only from revocation lists, appended: sort them in
+        out = out.sort_values("product_id")
+    return out.reset_index(drop=True)
 
 
-def _with_revocations(out: pd.DataFrame, revs: pd.DataFrame, reg) -> pd.DataFrame:
-    """Add revoked_on and the _revoked flag; append products known only from revocation lists."""
+def _with_revocations(out: pd.DataFrame, revs: pd.DataFrame, reg, ids: pd.Index) -> pd.DataFrame:
+    """Add revoked_on and the _revoked flag; append products known only from revocation lists.
+
+    ``out`` holds one row per product of ``ids``, in that order.
+    """
+    if not len(revs):
+        out["revoked_on"] = pd.Series(np.full(len(out), np.datetime64("NaT", "us")))
+        out["_revoked"] = False
+        return out
     latest = revs.sort_values("revoked_on").groupby("product_id").tail(1).set_index("product_id")["revoked_on"]
-    out["revoked_on"] = pd.to_datetime(out["product_id"].map(latest.to_dict())).astype("datetime64[us]")
-    hit = out.merge(revs, left_on=["product_id", "_cohort"], right_on=["product_id", "cohort"], how="left",
-                    indicator=True)["_merge"].eq("both").to_numpy()
+    out["revoked_on"] = pd.to_datetime(latest.reindex(ids)).astype("datetime64[us]").to_numpy()
+    mine = out["product_id"].isin(revs["product_id"]).to_numpy()
+    hit = np.zeros(len(out), dtype=bool)
+    hit[mine] = out.loc[mine, ["product_id", "_cohort"]].merge(
+        revs, left_on=["product_id", "_cohort"], right_on=["product_id", "cohort"], how="left",
+        indicator=True)["_merge"].eq("both").to_numpy()
     out["_revoked"] = hit
-    only = sorted(set(revs["product_id"].dropna()) - set(out["product_id"]))
+    rid = revs["product_id"].dropna()
+    only = sorted(set(rid[ids.get_indexer(rid) < 0]))
     if not only:
         return out
     rv = reg.revocations
@@ -239,6 +326,89 @@ def _with_revocations(out: pd.DataFrame, revs: pd.DataFrame, reg) -> pd.DataFram
 
 # --------------------------------------------------------------------------- cohorts
 
+_MEMBER_FLAGS = ["due", "reevaluated", "recertified", "superseded", "failed", "lapsed", "pending", "revoked"]
+
+
+def _members(reg, as_of) -> tuple[pd.DataFrame, _Results]:
+    """Cohort certificates and what became of them, on integers (``cohort_members`` adds the text).
+
+    Columns: row (position in ``results.rows``), pid, cohort, stars, issued, valid_until, reevaluated_on,
+    stars_after, revoked_on, revocation_reason and the flags ``_MEMBER_FLAGS``, sorted by cohort and
+    product. A product's later results are the rows after its certificate in ``results.rows`` (sorted by
+    product and date), so every window is a slice: no merge of certificates with results.
+    """
+    as_of = _as_of(reg, as_of)
+    res = _results(reg, as_of)
+    rows = res.rows
+    at = _certificates(rows)
+    pid = rows["pid"].to_numpy()
+    when = rows["when"].to_numpy()
+    rank = pd.factorize(when, sort=True)[0].astype(np.int64)
+    key = pid.astype(np.int64) * (int(rank.max(initial=0)) + 1) + rank
+    first = np.searchsorted(key, key[at], side="right")        # first result dated after the certificate
+    stop = np.searchsorted(pid, pid[at], side="right")         # end of the product's results
+    n = stop - first
+    cert = np.repeat(np.arange(len(at)), n)                    # one pair per later result of a certificate
+    later = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(first, n)
+    valid = rows["valid_until"].iloc[at]
+    opens = _shift(valid, -_months(reference.rule("reevaluation_window_before_months")))[cert]
+    closes = _shift(valid, _months(reference.rule("reevaluation_window_after_months")))[cert]
+    l_when, l_cert = when[later], rows["certified"].to_numpy()[later]
+    stars = rows["stars"]
+    l_stars = stars.isna().to_numpy()[later]
+    inside = (l_when >= opens) & (l_when <= closes)
+    nc = len(at)
+    reevaluated = np.bincount(cert[inside], minlength=nc) > 0
+    recertified = np.bincount(cert[inside & l_cert], minlength=nc) > 0
+    early = np.bincount(cert[(l_when < opens) & l_cert], minlength=nc) > 0
+    # the first result in the window is its earliest; the last certificate with stars gives stars_after
+    on = _first_per(cert[inside], later[inside], nc)
+    rated = inside & l_cert & ~l_stars
+    after = _first_per(cert[rated][::-1], later[rated][::-1], nc)
+    valid_until = valid.to_numpy()
+    due = valid_until <= as_of.to_datetime64()
+    superseded = early & ~reevaluated
+    m = pd.DataFrame({
+        "row": at, "pid": pid[at], "cohort": pd.Series(rows["year"].array.take(at)),
+        "stars": pd.Series(stars.array.take(at)),
+        "issued": pd.Series(rows["when"].array.take(at)), "valid_until": pd.Series(valid.array),
+        "reevaluated_on": pd.Series(rows["when"].array.take(on, allow_fill=True)),
+        "stars_after": pd.Series(stars.array.take(after, allow_fill=True)).astype("Int64"),
+        "due": due, "reevaluated": reevaluated, "recertified": recertified, "superseded": superseded,
+        "failed": reevaluated & ~recertified, "lapsed": due & ~reevaluated & ~superseded,
+    })
+    revs = _revocations(reg, _cert_frame(res, at), as_of) if _has_revocations(reg) else _no_revocations()
+    hit = _revocation_of(res, m, revs)
+    m["revoked"] = hit >= 0
+    m["revoked_on"] = pd.Series(revs["revoked_on"].array.take(hit, allow_fill=True))
+    m["revocation_reason"] = pd.Series(revs["reason"].array.take(hit, allow_fill=True))
+    m["pending"] = ~m["due"] & ~m["reevaluated"] & ~m["superseded"] & ~m["revoked"]
+    sort = np.lexsort((m["pid"].to_numpy(), m["cohort"].to_numpy(dtype="int64", na_value=0)))
+    return m.take(sort).reset_index(drop=True), res
+
+
+def _first_per(group: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """The first value of each group (groups ``0..n-1``, sorted runs in ``group``; -1 for none)."""
+    out = np.full(n, -1, dtype=np.intp)
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(group) else np.array([], dtype=np.intp)
+    out[group[starts]] = values[starts]
+    return out
+
+
+def _revocation_of(res: _Results, m: pd.DataFrame, revs: pd.DataFrame) -> np.ndarray:
+    """For each certificate of ``m``, the position in ``revs`` of the revocation tied to it, else -1."""
+    if not len(revs) or not len(m):
+        return np.full(len(m), -1, dtype=np.intp)
+    rpid = res.ids.get_indexer(revs["product_id"])
+    known = (rpid >= 0) & revs["cohort"].notna().to_numpy(dtype=bool)
+    years = pd.Index(m["cohort"].dropna().unique())
+    ryear = years.get_indexer(revs["cohort"])
+    known &= ryear >= 0
+    rkey = pd.Index(rpid[known].astype(np.int64) * len(years) + ryear[known])
+    hit = rkey.get_indexer(m["pid"].to_numpy().astype(np.int64) * len(years) + years.get_indexer(m["cohort"]))
+    return np.where(hit >= 0, np.flatnonzero(known)[hit], -1)
+
+
 def cohort_members(reg, as_of=None) -> pd.DataFrame:
     """One row per certificate of a recognition cohort (product certified twice in a year: once).
 
@@ -249,53 +419,34 @@ def cohort_members(reg, as_of=None) -> pd.DataFrame:
     an upgrade); failed, lapsed (due, not re-evaluated, not superseded), pending (not due, not
     re-evaluated yet, not revoked); revoked, revoked_on, revocation_reason; outcome (one of ``OUTCOMES``).
     """
-    as_of = _as_of(reg, as_of)
-    results = _results(reg, as_of)
-    certs = _certificates(results)
-    before = _months(reference.rule("reevaluation_window_before_months"))
-    after = _months(reference.rule("reevaluation_window_after_months"))
-    later = certs[["product_id", "cohort", "issued", "valid_until"]].merge(
-        results[["product_id", "when", "stars", "certified"]], on="product_id")
-    later = later[later["when"] > later["issued"]]
-    opens, closes = later["valid_until"] - before, later["valid_until"] + after
-    window = later[(later["when"] >= opens) & (later["when"] <= closes)].sort_values("when")
-    key = ["product_id", "cohort"]
-    wg = window.groupby(key)
-    agg = pd.DataFrame({"reevaluated_on": wg["when"].min(),
-                        "recertified": wg["certified"].any()})
-    agg["stars_after"] = window[window["certified"]].groupby(key)["stars"].last()
-    early = later[(later["when"] < opens) & later["certified"]].groupby(key).size().rename("early")
-    m = certs.merge(agg.reset_index(), on=key, how="left").merge(early.reset_index(), on=key, how="left")
-    m["reevaluated"] = m["reevaluated_on"].notna()
-    m["recertified"] = m["recertified"].fillna(False).astype(bool)
-    m["stars_after"] = m["stars_after"].astype("Int64")
-    m["superseded"] = m["early"].notna() & ~m["reevaluated"]
-    m["due"] = m["valid_until"] <= as_of
-    m["failed"] = m["reevaluated"] & ~m["recertified"]
-    m["lapsed"] = m["due"] & ~m["reevaluated"] & ~m["superseded"]
-    revs = _revocations(reg, certs, as_of).rename(columns={"reason": "revocation_reason"})
-    m = m.merge(revs, on=key, how="left", indicator=True)
-    m["revoked"] = m.pop("_merge").eq("both")
-    m["pending"] = ~m["due"] & ~m["reevaluated"] & ~m["superseded"] & ~m["revoked"]
-    m["outcome"] = pd.Categorical(_outcome(m), categories=OUTCOMES)
-    cols = ["product_id", "cohort", "stars", "issued", "valid_until", "valid_until_estimated", "product_name",
-            "entity_name", "district_code", "district", "due", "reevaluated", "reevaluated_on", "recertified",
-            "stars_after", "superseded", "failed", "lapsed", "pending", "revoked", "revoked_on",
-            "revocation_reason", "outcome"]
-    return m[cols].sort_values(["cohort", "product_id"]).reset_index(drop=True)
-
-
-def _outcome(m: pd.DataFrame) -> pd.Series:
-    out = pd.Series("still_valid", index=m.index, dtype=object)
-    out[m["lapsed"]] = "lapsed"
-    out[m["superseded"]] = "superseded"
-    out[m["failed"]] = "failed"
-    out[m["revoked"]] = "revoked"
-    diff = (m["stars_after"] - m["stars"]).where(m["recertified"])
-    out[diff > 0] = "upgraded"
-    out[diff == 0] = "same"
-    out[diff < 0] = "downgraded"
+    m, res = _members(reg, as_of)
+    row = m["row"].to_numpy()
+    order = res.rows["order"].to_numpy()[row]
+    out = pd.DataFrame({
+        "product_id": res.product_id(m["pid"]), "cohort": m["cohort"], "stars": m["stars"], "issued": m["issued"],
+        "valid_until": m["valid_until"],
+        "valid_until_estimated": pd.Series(res.rows["valid_until_estimated"].array.take(row)),
+        "product_name": res.column("product_name", order, "string"),
+        "entity_name": res.column("entity_name", order, "string"),
+        "district_code": res.column("district_code", order, "Int64"),
+        "district": res.column("district", order, "string"),
+    })
+    cols = ["due", "reevaluated", "reevaluated_on", "recertified", "stars_after", "superseded", "failed", "lapsed",
+            "pending", "revoked", "revoked_on", "revocation_reason"]
+    out[cols] = m[cols]
+    out["outcome"] = _outcome(m)
     return out
+
+
+def _outcome(m: pd.DataFrame) -> pd.Categorical:
+    """Each certificate's outcome; a re-certification's stars decide first, then revoked, failed, superseded, lapsed."""
+    diff = (m["stars_after"] - m["stars"]).where(m["recertified"])
+    cases = [(diff < 0).fillna(False), (diff == 0).fillna(False), (diff > 0).fillna(False),
+             m["revoked"], m["failed"], m["superseded"], m["lapsed"]]
+    names = ["downgraded", "same", "upgraded", "revoked", "failed", "superseded", "lapsed"]
+    codes = np.select([c.to_numpy(dtype=bool) for c in cases], [OUTCOMES.index(n) for n in names],
+                      default=OUTCOMES.index("still_valid"))
+    return pd.Categorical.from_codes(codes, categories=OUTCOMES)
 
 
 def reevaluation_rates(reg, as_of=None, *, cohorts=None) -> pd.DataFrame:
@@ -310,7 +461,7 @@ def reevaluation_rates(reg, as_of=None, *, cohorts=None) -> pd.DataFrame:
     before the window, e.g. an upgrade), pending (not due, not yet re-evaluated, not revoked).
     ``cohorts``: the years to keep (default: all), each listed even when empty.
     """
-    m = cohort_members(reg, as_of)
+    m, _ = _members(reg, as_of)
     counts = ["due", "reevaluated", "recertified", "failed", "lapsed", "revoked", "superseded", "pending"]
     g = m.groupby("cohort")
     out = g[counts].sum()
@@ -337,7 +488,8 @@ def cohort_outcomes(reg, as_of=None, *, cohorts=None) -> pd.DataFrame:
     downgraded, superseded, failed, lapsed, revoked (taking precedence over failed and lapsed),
     still_valid. Columns: cohort, outcome (ordered), count, recognized, share.
     """
-    m = cohort_members(reg, as_of)
+    m, _ = _members(reg, as_of)
+    m["outcome"] = _outcome(m)
     years = sorted(m["cohort"].dropna().astype(int).unique()) if cohorts is None else list(cohorts)
     grid = pd.MultiIndex.from_product([years, OUTCOMES], names=["cohort", "outcome"])
     counts = m.groupby(["cohort", m["outcome"].astype(str)]).size().reindex(grid, fill_value=0)
@@ -496,21 +648,31 @@ def transitions(reg, as_of=None) -> pd.DataFrame:
     count — the full grid, zeros included.
     """
     as_of = _as_of(reg, as_of)
-    results = _results(reg, as_of)
-    certs = results[results["certified"]].rename(columns={"when": "issued"})[
-        ["product_id", "issued", "valid_until", "stars"]]
-    left = results[["product_id", "when", "stars", "certified"]].sort_values("when")
-    right = certs.rename(columns={"stars": "stars_before"}).sort_values("issued")
-    pairs = pd.merge_asof(left, right, left_on="when", right_on="issued", by="product_id",
-                          allow_exact_matches=False, direction="backward")
+    rows = _results(reg, as_of).rows
+    pid = rows["pid"].to_numpy()
+    rank = pd.factorize(rows["when"].to_numpy(), sort=True)[0].astype(np.int64)
+    key = pid.astype(np.int64) * (int(rank.max(initial=0)) + 1) + rank
+    cert = np.flatnonzero(rows["certified"].to_numpy())
+    # the newest certificate dated strictly before each result (rows are sorted by product and date)
+    prev = np.searchsorted(key[cert], key, side="left") - 1
+    prev = np.where(prev >= 0, cert[np.maximum(prev, 0)], -1) if len(cert) else np.full(len(rows), -1)
+    prev = np.where((prev >= 0) & (pid[np.maximum(prev, 0)] == pid), prev, -1) if len(rows) else prev
+    paired = np.flatnonzero(prev >= 0)
+    before_at = prev[paired]
+    when = rows["when"].to_numpy()[paired]
+    valid = rows["valid_until"].iloc[before_at]
     after = _months(reference.rule("reevaluation_window_after_months"))
     before = _months(reference.rule("reevaluation_window_before_months"))
-    pairs = pairs[pairs["issued"].notna() & (pairs["when"] <= pairs["valid_until"] + after)]
-    kind = (pairs["when"] >= pairs["valid_until"] - before).map({True: "reevaluation", False: "upgrade"})
+    keep = when <= _shift(valid, after)
+    paired, before_at, when = paired[keep], before_at[keep], when[keep]
+    opens = _shift(valid.iloc[np.flatnonzero(keep)], -before)
+    kind = pd.Series(when >= opens).map({True: "reevaluation", False: "upgrade"})
     stars = sorted(reference.certified_stars())
     labels = [str(s) for s in stars] + [FAILED]
-    after_label = pairs["stars"].astype("string").where(pairs["certified"], FAILED)
-    counts = pd.DataFrame({"kind": kind, "stars_before": pairs["stars_before"].astype(int),
+    stars_after = pd.Series(rows["stars"].array.take(paired))
+    after_label = stars_after.astype("string").where(rows["certified"].to_numpy()[paired], FAILED)
+    stars_before = pd.Series(rows["stars"].array.take(before_at))
+    counts = pd.DataFrame({"kind": kind, "stars_before": stars_before.astype(int),
                            "stars_after": after_label}).value_counts()
     grid = pd.MultiIndex.from_product([["reevaluation", "upgrade"], stars, labels],
                                       names=["kind", "stars_before", "stars_after"])
