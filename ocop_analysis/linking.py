@@ -78,7 +78,8 @@ import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
 from .errors import ConfigError
-from .normalize import _entity_prefixes, clean_text, entity_keys, fold, fold_many, is_blank, product_key
+from .normalize import (_entity_prefixes, clean_text, entity_keys, entity_keys_folded, fold, fold_many, fold_strings,
+                        is_blank, product_key)
 
 __all__ = ["assign_product_ids", "read_links", "LINK_COLUMNS", "LINK_SCORE", "POSSIBLE_SCORE"]
 
@@ -214,28 +215,47 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([pd.NA] * len(df), dtype=object)
 
 
-def _fold_ids(series: pd.Series, func) -> tuple[np.ndarray, list[str]]:
-    """Ids of ``func(values)`` for every row and the distinct results; ``func`` maps a list of the column's
-    distinct values at once (``normalize.fold_many``, ``normalize.entity_keys``)."""
+def _fold_ids(series: pd.Series, func, entity: bool = False) -> tuple[np.ndarray, pa.Array]:
+    """Ids of ``func(values)`` for every row and the distinct results (an Arrow string array); ``func`` maps
+    a list of the column's distinct values at once (``normalize.fold_many``, ``normalize.entity_keys``).
+
+    A text column (pandas string dtype) is folded in Arrow and numpy instead, by ``normalize.fold_strings``
+    (and ``normalize.entity_keys_folded`` when ``entity``), which give the same results."""
+    if isinstance(series.dtype, pd.StringDtype):
+        try:
+            column = pa.array(series, type=pa.large_string())
+        except (pa.ArrowException, UnicodeError):
+            column = None
+        if column is not None:
+            return _fold_ids_arrow(column, entity)
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     results = func([*np.asarray(uniques, dtype=object).tolist(), None])  # None: code -1 (a blank cell) takes the last
     ids, distinct = pd.factorize(np.asarray(results, dtype=object))
-    return ids[codes], distinct.tolist()
+    return ids[codes], pa.array(distinct.tolist(), type=pa.large_string())
 
 
-def _sorted_keys(entities: list[str], products: list[str], entity: np.ndarray, product: np.ndarray):
-    """The keys ``entity|product`` of the given pairs in code-point order, and that order.
+def _fold_ids_arrow(column: pa.Array, entity: bool) -> tuple[np.ndarray, pa.Array]:
+    """``_fold_ids`` of a text column in Arrow: distinct texts (in order of first appearance, as
+    ``pd.factorize`` numbers them) folded at once, a blank cell folded to "" after them."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    encoded = pc.dictionary_encode(column)
+    folded = fold_strings(encoded.dictionary)
+    if entity:
+        folded = entity_keys_folded(folded)
+    results = pa.concat_arrays([folded, pa.array([""], type=pa.large_string())])
+    codes = encoded.indices.fill_null(len(encoded.dictionary)).to_numpy(zero_copy_only=False)
+    distinct = pc.dictionary_encode(results)
+    ids = distinct.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+    return ids[codes], distinct.dictionary
 
-    Joined and sorted by Arrow in C; by Python for text Arrow refuses (lone surrogates)."""
-    try:
-        joined = pc.binary_join_element_wise(pa.array(entities, type=pa.string()).take(pa.array(entity)),
-                                             pa.array(products, type=pa.string()).take(pa.array(product)), "|")
-        order = pc.sort_indices(joined).to_numpy().astype(np.int64)
-        return order, joined.take(pa.array(order)).to_pylist()
-    except (pa.ArrowException, UnicodeError):
-        names = [entities[e] + "|" + products[p] for e, p in zip(entity.tolist(), product.tolist())]
-        order = sorted(range(len(names)), key=names.__getitem__)
-        return np.asarray(order, dtype=np.int64), [names[i] for i in order]
+
+def _sorted_keys(entities: pa.Array, products: pa.Array, entity: np.ndarray, product: np.ndarray):
+    """The keys ``entity|product`` of the given pairs in code-point order (Arrow sorts UTF-8 bytes, which
+    is code-point order), and that order. Joined and sorted by Arrow in C."""
+    joined = pc.binary_join_element_wise(entities.take(pa.array(entity)), products.take(pa.array(product)),
+                                         pa.scalar("|", entities.type))
+    order = pc.sort_indices(joined).to_numpy().astype(np.int64)
+    return order, joined.take(pa.array(order)).to_pylist()
 
 
 class _Keys:
@@ -248,7 +268,7 @@ class _Keys:
     def __init__(self, df: pd.DataFrame):
         n = len(df)
         self.df = df
-        ent_row, self.entities = _fold_ids(_column(df, "entity_name"), entity_keys)
+        ent_row, self.entities = _fold_ids(_column(df, "entity_name"), entity_keys, entity=True)
         prod_row, self.products = _fold_ids(_column(df, "product_name"), fold_many)
         n_prod = len(self.products)
         pair = ent_row.astype(np.int64) * n_prod + prod_row
@@ -383,15 +403,16 @@ class _Texts:
     """Folded names prepared for comparison: each with its words sorted (``token_sort_ratio`` is
     ``ratio`` of those), its distinct words as sorted ids (CSR: ``ptr``, ``words``), and its numbers."""
 
-    def __init__(self, texts: list[str]):
+    def __init__(self, texts: list[str] | pa.Array):
         self.texts = texts
         try:
             self.sorted_words, self.lengths, self.first_word, self.ptr, self.words = _tokenize_arrow(texts)
         except (pa.ArrowException, UnicodeError):
             self.sorted_words, self.lengths, self.first_word, self.ptr, self.words = _tokenize_python(texts)
+        n = len(texts)
         self.count = np.diff(self.ptr)
         self.width = int(self.words.max()) + 1 if len(self.words) else 1
-        owner = np.repeat(np.arange(len(texts), dtype=np.int64), self.count)
+        owner = np.repeat(np.arange(n, dtype=np.int64), self.count)
         self.codes = owner * self.width + self.words  # sorted: by text, then word
 
     def contains(self, small: np.ndarray, big: np.ndarray) -> np.ndarray:
@@ -416,8 +437,10 @@ class _Texts:
         """The numbers written in the names differ ("200g" / "500g", "ST25" / "ST24")."""
         signatures: dict[tuple, int] = {}
         texts = _unique(np.concatenate([a, b]))
-        ids = np.array([signatures.setdefault(tuple(_NUMBER.findall(self.texts[i])), len(signatures))
-                        for i in texts.tolist()], dtype=np.int64)
+        strings = self.texts.take(pa.array(texts)).to_pylist() if isinstance(self.texts, pa.Array) \
+            else [self.texts[i] for i in texts.tolist()]
+        ids = np.array([signatures.setdefault(tuple(_NUMBER.findall(t)), len(signatures)) for t in strings],
+                       dtype=np.int64)
         return ids[np.searchsorted(texts, a)] != ids[np.searchsorted(texts, b)]
 
     def scores(self, a: np.ndarray, b: np.ndarray, cutoff: float | None = None) -> np.ndarray:
@@ -427,8 +450,8 @@ class _Texts:
         return _cpdist(self.sorted_words[a].tolist(), self.sorted_words[b].tolist(), cutoff)
 
 
-def _tokenize_arrow(texts: list[str]):
-    arr = pa.array(texts, type=pa.large_string())
+def _tokenize_arrow(texts: list[str] | pa.Array):
+    arr = texts.cast(pa.large_string()) if isinstance(texts, pa.Array) else pa.array(texts, type=pa.large_string())
     split = pc.split_pattern(arr, pattern=" ")
     flat = pc.list_flatten(split)
     owner = pc.list_parent_indices(split).to_numpy()
@@ -452,8 +475,8 @@ def _tokenize_arrow(texts: list[str]):
             *_word_sets(owner, word, len(texts)))
 
 
-def _tokenize_python(texts: list[str]):
-    split = [t.split() for t in texts]
+def _tokenize_python(texts: list[str] | pa.Array):
+    split = [t.split() for t in (texts.to_pylist() if isinstance(texts, pa.Array) else texts)]
     vocab = {w: i for i, w in enumerate(sorted({w for ws in split for w in ws}))}
     owner = np.repeat(np.arange(len(texts), dtype=np.int64), [len(ws) for ws in split])
     word = np.fromiter((vocab[w] for ws in split for w in ws), dtype=np.int64, count=len(owner))
@@ -525,7 +548,7 @@ def _blocks(keys: _Keys, prod: _Texts) -> tuple[np.ndarray, np.ndarray, int]:
     """
     n_keys = len(keys.names)
     entity_block = pd.factorize(keys.entity)[0]
-    named = np.array([e != "" for e in keys.entities], dtype=bool)[keys.entity[keys.district_key]]
+    named = pc.not_equal(keys.entities, "").to_numpy(zero_copy_only=False)[keys.entity[keys.district_key]]
     member, district = keys.district_key[named], keys.district[named]
     word = prod.first_word[keys.product[member]] + 1
     place = pd.factorize(district)[0].astype(np.int64) * (int(word.max(initial=0)) + 1) + word
@@ -664,7 +687,7 @@ def _fuzzy_pairs(keys: _Keys):
     cross = blk >= n_entity
     if cross.any():
         involved = _unique(np.concatenate([keys.entity[a[cross]], keys.entity[b[cross]]]))
-        rests = _Texts(_entity_rests([keys.entities[e] for e in involved.tolist()]))
+        rests = _Texts(_entity_rests(keys.entities.take(pa.array(involved)).to_pylist()))
         ra = np.searchsorted(involved, keys.entity[a[cross]])
         rb = np.searchsorted(involved, keys.entity[b[cross]])
         rest_score = rests.scores(ra, rb)

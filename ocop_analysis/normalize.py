@@ -30,6 +30,8 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import reference
 
@@ -239,6 +241,85 @@ class _NonspacingMarks(dict):
 
 
 _DROP_MARKS = _NonspacingMarks()
+
+
+# --------------------------------------------------------------------------- columns in numpy and Arrow
+
+_TABLE_END = 0x2000  # code points below: Latin (with Vietnamese), Greek, Cyrillic, ... (the table costs ~10 ms once)
+
+
+@cache
+def _fold_table() -> np.ndarray:
+    """What :func:`fold` makes of each code point below ``_TABLE_END`` wherever it stands in a text: the
+    ASCII byte (0: dropped), or -1 when that is not one ASCII character or nothing, or may depend on its
+    neighbours.
+
+    Read off fold's own steps applied to the character alone. A character qualifies only if clean_text
+    changes nothing about it but NFC (no control, odd space or whitespace other than the space) and every
+    mark in its NFD that NFD may reorder (combining class > 0) is a dropped nonspacing mark. For a text
+    made of such characters every later step works on each character apart (NFD(NFC(t)) == NFD(t);
+    casefold and the punctuation rule look at one character), so fold(t) is the table's bytes of its
+    characters with the spaces collapsed.
+    """
+    table = np.full(_TABLE_END + 1, -1, dtype=np.int16)  # the last entry: every code point from _TABLE_END
+    for cp in range(_TABLE_END):
+        ch = chr(cp)
+        if cp in _CONTROL or ch in _ODD_SPACES_CHARS or (ch.isspace() and ch != " "):
+            continue
+        decomposed = unicodedata.normalize("NFD", ch.replace("đ", "d").replace("Đ", "D"))
+        if any(unicodedata.combining(c) and unicodedata.category(c) != "Mn" for c in decomposed):
+            continue
+        out = _PUNCT.sub(" ", decomposed.translate(_DROP_MARKS).casefold())
+        if len(out) <= 1 and out.isascii() and (out == " " or not out.isspace()):
+            table[cp] = ord(out) if out else 0
+    return table
+
+
+def fold_strings(values) -> pa.Array:
+    """:func:`fold` of every value of an Arrow string array (a null is blank: ""), as a ``large_string`` array.
+
+    Texts made only of characters ``_fold_table`` knows are folded together in numpy (UTF-8 decoded,
+    each code point looked up, spaces collapsed: no Python call per text); the others through :func:`fold_many`. For a column of distinct names (issue 9).
+
+    >>> fold_strings(pa.array(["Hợp tác xã  Mỹ Xương.", None, "Straße"])).to_pylist()
+    ['hop tac xa my xuong', '', 'strasse']
+    """
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if not isinstance(arr, pa.Array):
+        arr = pa.array(arr, type=pa.large_string())
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    if arr.null_count:
+        arr = arr.fill_null("")
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1]
+    data = arr.buffers()[2]
+    utf8 = memoryview(data)[offsets[0]:offsets[-1]] if n and data is not None else b""
+    cp = np.frombuffer(str(utf8, "utf-8").encode("utf-32-le"), dtype=np.uint32)  # decoded in C
+    owner = np.repeat(np.arange(n, dtype=np.int32), pc.utf8_length(arr).to_numpy(zero_copy_only=False))
+    code = np.take(_fold_table(), cp, mode="clip")  # clipped to the last entry, -1: not in the table
+    slow = np.unique(owner[code < 0])
+    keep = code > 0
+    if len(slow):
+        keep &= ~np.isin(owner, slow)
+    out, owner = code[keep].astype(np.uint8), owner[keep]
+    # collapse: a space is dropped at a text's start, after a space, then at a text's end
+    space = out == 0x20
+    drop = space & np.r_[True, (owner[1:] != owner[:-1]) | space[:-1]]
+    if drop.any():
+        out, owner, space = out[~drop], owner[~drop], space[~drop]
+    drop = space & np.r_[owner[1:] != owner[:-1], True]
+    if drop.any():
+        out, owner = out[~drop], owner[~drop]
+    ends = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=n), out=ends[1:])
+    result = pa.LargeStringArray.from_buffers(n, pa.py_buffer(ends), pa.py_buffer(out.tobytes()))
+    if len(slow):
+        folded = pa.array(fold_many(arr.take(pa.array(slow)).to_pylist()), type=pa.large_string())
+        place = np.arange(n, dtype=np.int64)
+        place[slow] = n + np.arange(len(slow))
+        result = pa.concat_arrays([result, folded]).take(pa.array(place))
+    return result
 
 
 # --------------------------------------------------------------------------- districts
@@ -709,6 +790,42 @@ def entity_keys(values) -> list[str]:
             prefix, (_, canonical) = found
             out.append(f"{fold(canonical)} {key[len(prefix):].strip()}".strip())
     return out
+
+
+@cache
+def _prefix_extract() -> tuple[str, pa.Array, pa.Array]:
+    """The entity-type prefixes as one RE2 pattern for ``pyarrow.compute.extract_regex`` (groups ``p``, the
+    prefix, and ``r``, the rest), the distinct folded prefixes, and their folded canonical spellings.
+
+    Alternatives longest first, each to be followed by a space or the end: the first that fits wins, as
+    in :func:`_entity_prefix` (RE2 prefers alternatives in order, as Python's re does). A folded prefix
+    holds only word characters and single spaces, so it is written in the pattern as it is."""
+    canonical: dict[str, str] = {}
+    for prefix, _, spelling in _entity_prefixes():  # longest first; of equal prefixes the first row wins
+        canonical.setdefault(prefix, fold(spelling))
+    prefixes = [p for p in canonical if p]
+    pattern = "(?s)^(?P<p>" + "|".join(prefixes) + ")(?: (?P<r>.*))?$"
+    return (pattern, pa.array(prefixes, type=pa.large_string()),
+            pa.array([canonical[p] for p in prefixes], type=pa.large_string()))
+
+
+def entity_keys_folded(folded) -> pa.Array:
+    """:func:`entity_key` of names already folded (as :func:`fold_strings` returns them), in Arrow: one
+    ``extract_regex`` finds each name's type prefix, which is replaced by its canonical spelling.
+
+    >>> entity_keys_folded(fold_strings(pa.array(["Hợp tác xã Mỹ Xương", "Cty TNHH", "Ba Hưng"]))).to_pylist()
+    ['htx my xuong', 'cong ty tnhh', 'ba hung']
+    """
+    folded = folded.combine_chunks() if isinstance(folded, pa.ChunkedArray) else folded
+    folded = folded.cast(pa.large_string())
+    pattern, prefixes, canonicals = _prefix_extract()
+    found = pc.extract_regex(folded, pattern)
+    rest = found.field("r")
+    canonical = canonicals.take(pc.index_in(found.field("p"), value_set=prefixes))
+    # f"{canonical} {rest}".strip(): rest (of a folded name) and canonical have no edge spaces
+    key = pc.if_else(pc.equal(rest, ""), canonical,
+                     pc.if_else(pc.equal(canonical, ""), rest, pc.binary_join_element_wise(canonical, rest, pa.scalar(" ", pa.large_string()))))
+    return pc.if_else(found.is_valid(), key, folded)
 
 
 @cache
