@@ -79,14 +79,16 @@ def _shift(dates: pd.Series, offset: pd.DateOffset) -> np.ndarray:
 class _Results:
     """Evaluation rows placed in time, up to ``as_of``, sorted by product, date, then row.
 
-    rows: pid (the product's position in ``ids``), year, when, stars (NA when not certified), certified,
-          valid_until, valid_until_estimated, order (the row's position in ``ev``).
-    ids:  the product ids, sorted, so ordering by ``pid`` is ordering by ``product_id`` (on integers).
+    rows: pid (the product's number: its position in ``ids``), year, when, stars (NA when not
+          certified), certified, valid_until, valid_until_estimated, order (the row's position in ``ev``).
+    ids:  the product ids; when ``ordered``, sorted, so ordering by ``pid`` is ordering by ``product_id``.
+    key:  product and date as one sorted integer per row (equal for results of a product on the same day).
     Text and other columns of a row are read from ``ev`` at ``order`` only for the rows an answer keeps.
     """
 
     rows: pd.DataFrame
     ids: pd.Index
+    key: np.ndarray
     ev: pd.DataFrame
 
     def product_id(self, pid) -> pd.Series:
@@ -96,42 +98,58 @@ class _Results:
         return pd.Series(self.ev[name].array.take(np.asarray(order, dtype=np.intp))).astype(dtype)
 
 
-def _results(reg, as_of: pd.Timestamp) -> _Results:
-    """Evaluation rows placed in time (``when``), with their certificate's validity; up to ``as_of``."""
+def _results(reg, as_of: pd.Timestamp, *, ordered: bool = True) -> _Results:
+    """Evaluation rows placed in time (``when``), with their certificate's validity; up to ``as_of``.
+
+    ``ordered=False`` numbers the products in order of appearance (sorting 10,000s of text ids is the
+    costliest step), for answers that only count per product.
+    """
     ev = reg.evaluations
-    year = pd.to_numeric(ev["year"], errors="coerce").astype("Int64")
-    decided = pd.to_datetime(ev["decision_date"], errors="coerce")
-    year = year.fillna(decided.dt.year.astype("Int64"))
-    when = decided.fillna(_year_end(year))
-    ids = _product_ids(ev)
+    year = pd.to_numeric(ev["year"].reset_index(drop=True), errors="coerce").astype("Int64")
+    decided = pd.to_datetime(ev["decision_date"].reset_index(drop=True), errors="coerce")
+    if year.isna().any():
+        year = year.fillna(decided.dt.year.astype("Int64"))
+    undated = decided.isna()
+    when = decided
+    if undated.any():
+        when = decided.fillna(_year_end(year[undated]).dropna())
+    ids = _product_ids(ev).reset_index(drop=True)
     keep = np.flatnonzero((ids.notna() & when.notna() & (when <= as_of)).to_numpy(dtype=bool))
-    pid, uniques = pd.factorize(ids.iloc[keep], sort=True)
-    sort = np.lexsort((when.to_numpy()[keep].view("i8"), pid))
-    pos, pid = keep[sort], pid[sort]
+    pid, uniques = pd.factorize(ids.iloc[keep], sort=ordered)
+    day, days = pd.factorize(when.to_numpy()[keep], sort=True)
+    key = pid.astype(np.int64) * (len(days) + 1) + day
+    sort = np.argsort(key, kind="stable")
+    pos, pid, key = keep[sort], pid[sort], key[sort]
 
     def take(s: pd.Series) -> pd.Series:
         return pd.Series(s.array.take(pos))
 
-    when, year, decided = take(when), take(year), take(decided)
+    when, year, undated = take(when), take(year), undated.to_numpy()[pos]
     stars = pd.to_numeric(take(ev["stars"]), errors="coerce").astype("Int64")
-    certified = take(ev["certified"]).astype("boolean").fillna(stars.isin(reference.certified_stars()))
+    certified = take(ev["certified"]).astype("boolean")
+    if certified.isna().any():
+        certified = certified.fillna(stars.isin(reference.certified_stars()))
     valid = pd.to_datetime(take(ev["valid_until"]), errors="coerce")
     need = valid.isna() & certified
-    valid = valid.fillna(when[need] + _months(reference.validity_months())).where(certified)
-    estimated = take(ev["valid_until_estimated"]).astype("boolean").fillna(decided.isna()).where(certified)
+    if need.any():
+        valid = valid.fillna(when[need] + _months(reference.validity_months()))
+    valid = valid.where(certified)
+    estimated = take(ev["valid_until_estimated"]).astype("boolean")
+    if estimated.isna().any():
+        estimated = estimated.fillna(pd.Series(undated))
     rows = pd.DataFrame({
         "pid": pid, "year": year, "when": when, "stars": stars.where(certified), "certified": certified.astype(bool),
-        "valid_until": valid, "valid_until_estimated": estimated.astype("boolean"), "order": pos,
+        "valid_until": valid, "valid_until_estimated": estimated.where(certified).astype("boolean"), "order": pos,
     })
-    return _Results(rows=rows, ids=pd.Index(uniques), ev=ev)
+    return _Results(rows=rows, ids=pd.Index(uniques), key=key, ev=ev)
 
 
 def _year_end(year: pd.Series) -> pd.Series:
     """31 December of each year (NaT when unknown), parsed once per distinct year."""
     codes, uniques = pd.factorize(year)
-    ends = pd.to_datetime(pd.Series(uniques, dtype=year.dtype).astype("string") + "-12-31", errors="coerce")
     if not len(uniques):
         return pd.to_datetime(year.astype("string") + "-12-31", errors="coerce")
+    ends = pd.to_datetime(pd.Series(uniques, dtype=year.dtype).astype("string") + "-12-31", errors="coerce")
     values = ends.to_numpy()
     return pd.Series(np.append(values, np.array("NaT", dtype=values.dtype))[codes], index=year.index)
 
@@ -150,8 +168,9 @@ def _certificates(rows: pd.DataFrame) -> np.ndarray:
     """Certificates, one per product per recognition year (the latest of that year): positions in ``rows``."""
     year = rows["year"]
     at = np.flatnonzero((rows["certified"] & year.notna()).to_numpy(dtype=bool))
-    key = pd.DataFrame({"pid": rows["pid"].to_numpy()[at], "year": year.to_numpy(dtype="int64", na_value=0)[at]})
-    return at[~key.duplicated(keep="last").to_numpy()]
+    cohort, cohorts = pd.factorize(year.to_numpy(dtype="int64", na_value=0)[at])
+    key = pd.Index(rows["pid"].to_numpy()[at].astype(np.int64) * max(len(cohorts), 1) + cohort)
+    return at[~key.duplicated(keep="last")]
 
 
 def _cert_frame(res: _Results, at: np.ndarray) -> pd.DataFrame:
@@ -329,22 +348,22 @@ def _with_revocations(out: pd.DataFrame, revs: pd.DataFrame, reg, ids: pd.Index)
 _MEMBER_FLAGS = ["due", "reevaluated", "recertified", "superseded", "failed", "lapsed", "pending", "revoked"]
 
 
-def _members(reg, as_of) -> tuple[pd.DataFrame, _Results]:
+def _members(reg, as_of, *, ordered: bool = True) -> tuple[pd.DataFrame, _Results]:
     """Cohort certificates and what became of them, on integers (``cohort_members`` adds the text).
 
     Columns: row (position in ``results.rows``), pid, cohort, stars, issued, valid_until, reevaluated_on,
     stars_after, revoked_on, revocation_reason and the flags ``_MEMBER_FLAGS``, sorted by cohort and
-    product. A product's later results are the rows after its certificate in ``results.rows`` (sorted by
-    product and date), so every window is a slice: no merge of certificates with results.
+    product (``ordered=False``: in no set order, for counts). A product's later results are the rows
+    after its certificate in ``results.rows`` (sorted by product and date), so every window is a slice:
+    no merge of certificates with results.
     """
     as_of = _as_of(reg, as_of)
-    res = _results(reg, as_of)
+    res = _results(reg, as_of, ordered=ordered)
     rows = res.rows
     at = _certificates(rows)
     pid = rows["pid"].to_numpy()
     when = rows["when"].to_numpy()
-    rank = pd.factorize(when, sort=True)[0].astype(np.int64)
-    key = pid.astype(np.int64) * (int(rank.max(initial=0)) + 1) + rank
+    key = res.key
     first = np.searchsorted(key, key[at], side="right")        # first result dated after the certificate
     stop = np.searchsorted(pid, pid[at], side="right")         # end of the product's results
     n = stop - first
@@ -383,6 +402,8 @@ def _members(reg, as_of) -> tuple[pd.DataFrame, _Results]:
     m["revoked_on"] = pd.Series(revs["revoked_on"].array.take(hit, allow_fill=True))
     m["revocation_reason"] = pd.Series(revs["reason"].array.take(hit, allow_fill=True))
     m["pending"] = ~m["due"] & ~m["reevaluated"] & ~m["superseded"] & ~m["revoked"]
+    if not ordered:
+        return m, res
     sort = np.lexsort((m["pid"].to_numpy(), m["cohort"].to_numpy(dtype="int64", na_value=0)))
     return m.take(sort).reset_index(drop=True), res
 
@@ -461,7 +482,7 @@ def reevaluation_rates(reg, as_of=None, *, cohorts=None) -> pd.DataFrame:
     before the window, e.g. an upgrade), pending (not due, not yet re-evaluated, not revoked).
     ``cohorts``: the years to keep (default: all), each listed even when empty.
     """
-    m, _ = _members(reg, as_of)
+    m, _ = _members(reg, as_of, ordered=False)
     counts = ["due", "reevaluated", "recertified", "failed", "lapsed", "revoked", "superseded", "pending"]
     g = m.groupby("cohort")
     out = g[counts].sum()
@@ -488,7 +509,7 @@ def cohort_outcomes(reg, as_of=None, *, cohorts=None) -> pd.DataFrame:
     downgraded, superseded, failed, lapsed, revoked (taking precedence over failed and lapsed),
     still_valid. Columns: cohort, outcome (ordered), count, recognized, share.
     """
-    m, _ = _members(reg, as_of)
+    m, _ = _members(reg, as_of, ordered=False)
     m["outcome"] = _outcome(m)
     years = sorted(m["cohort"].dropna().astype(int).unique()) if cohorts is None else list(cohorts)
     grid = pd.MultiIndex.from_product([years, OUTCOMES], names=["cohort", "outcome"])
@@ -648,10 +669,9 @@ def transitions(reg, as_of=None) -> pd.DataFrame:
     count — the full grid, zeros included.
     """
     as_of = _as_of(reg, as_of)
-    rows = _results(reg, as_of).rows
+    res = _results(reg, as_of, ordered=False)
+    rows, key = res.rows, res.key
     pid = rows["pid"].to_numpy()
-    rank = pd.factorize(rows["when"].to_numpy(), sort=True)[0].astype(np.int64)
-    key = pid.astype(np.int64) * (int(rank.max(initial=0)) + 1) + rank
     cert = np.flatnonzero(rows["certified"].to_numpy())
     # the newest certificate dated strictly before each result (rows are sorted by product and date)
     prev = np.searchsorted(key[cert], key, side="left") - 1
