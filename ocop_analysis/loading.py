@@ -31,7 +31,7 @@ from .normalize import (clean_text, entity_type, entity_types, fold, is_blank, i
                         revocation_reason, taxonomy_for_year, unchanged_by_clean_text)
 from .paths import DATA_DIR
 from .registry import Registry
-from .workbook import WORKBOOK_SUFFIXES, MissingFileError, read_workbook
+from .workbook import WORKBOOK_SUFFIXES, MissingFileError, stream_workbook
 
 __all__ = ["load_registry", "expand_paths", "REVOCATION_COLUMNS"]
 
@@ -164,7 +164,7 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 def _read_file(path: Path, sheets: list, problems: list, ev_parts: list, rev_parts: list,
                province: str = reference.DEFAULT_PROVINCE) -> None:
-    wb = read_workbook(path)
+    wb = stream_workbook(path)  # sheets come as calamine reads them; the layout of one overlaps reading the next
     name = path.name
     if wb.has_macros:
         problems.append(_problem(name, None, None, None, None, "macros_present",

@@ -113,8 +113,15 @@ def check_file(path: str | Path, lim: Limits | None = None) -> str:
     return scan_file(path, lim).kind
 
 
-def scan_file(path: str | Path, lim: Limits | None = None) -> Scan:
-    """:func:`check_file`, returning the :class:`Scan`."""
+def scan_file(path: str | Path, lim: Limits | None = None, *, passed=None) -> Scan:
+    """:func:`check_file`, returning the :class:`Scan`.
+
+    ``passed``: for a zip container, called with ``None`` once every part but the worksheets (the parts under
+    a ``worksheets/`` folder, checked last, in the zip's order) has passed, then with each worksheet part's
+    name as it passes, so a reader may open the workbook and read a sheet whose part has passed while the
+    others are still being checked (``workbook.stream_workbook``). Not called for other kinds of file, nor
+    after a check fails.
+    """
     path = Path(path)
     lim = lim or limits()
     if not path.is_file():
@@ -133,7 +140,7 @@ def scan_file(path: str | Path, lim: Limits | None = None) -> Scan:
     kind = sniff_magic(head)
     formula_parts: frozenset[str] = frozenset()
     if kind == "zip":
-        formula_parts = _check_zip(path, lim)
+        formula_parts = _check_zip(path, lim, passed)
     elif kind == "markup":
         _check_spreadsheetml(path, lim)
     elif kind == "ole2":
@@ -153,17 +160,26 @@ def _bomb(name: str, why: str) -> RegistryError:
 
 # --------------------------------------------------------------------------- zip containers
 
-def _check_zip(path: Path, lim: Limits) -> frozenset[str]:
-    """The zip checks; returns the worksheet parts that hold formulas."""
+def _check_zip(path: Path, lim: Limits, passed=None) -> frozenset[str]:
+    """The zip checks; returns the worksheet parts that hold formulas. Worksheet parts (by path) are checked
+    after every other part; ``passed`` hears of the progress (see :func:`scan_file`)."""
     name = path.name
     formula_parts = set()
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             _check_directory(name, infos, lim)
-            for info in infos:
-                if _is_xml(info.filename) and _check_xml_member(name, zf, info, lim):
+            sheets = [i for i in infos if _is_xml(i.filename) and _is_sheet_path(i.filename)]
+            others = [i for i in infos if _is_xml(i.filename) and not _is_sheet_path(i.filename)]
+            for k, info in enumerate(others + sheets):
+                if k == len(others) and passed is not None:
+                    passed(None)
+                if _check_xml_member(name, zf, info, lim):
                     formula_parts.add(info.filename)
+                if k >= len(others) and passed is not None:
+                    passed(info.filename)
+            if not sheets and passed is not None:
+                passed(None)
         return frozenset(formula_parts)
     except RegistryError:
         raise
@@ -241,6 +257,12 @@ def _check_xml_member(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, lim
     if grid.cells > lim.max_cells:
         raise _grid_error(name, info.filename, grid.height, grid.width, lim)
     return grid.formulas
+
+
+def _is_sheet_path(member: str) -> bool:
+    """A part under a ``worksheets/`` folder: where workbooks keep their sheets (checked last)."""
+    parts = member.lower().split("/")
+    return len(parts) >= 2 and parts[-2] == "worksheets"
 
 
 def _is_xlsx_sheet(member: PurePosixPath) -> bool:

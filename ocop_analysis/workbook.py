@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -25,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from . import safety
 from .errors import RegistryError
 
-__all__ = ["Sheet", "Workbook", "read_workbook", "sniff", "MissingFileError", "WORKBOOK_SUFFIXES"]
+__all__ = ["Sheet", "Workbook", "read_workbook", "stream_workbook", "sniff", "MissingFileError", "WORKBOOK_SUFFIXES"]
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 _OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -155,58 +156,239 @@ def _sniff_ole2(path: Path) -> str:
 
 def read_workbook(path: str | Path) -> Workbook:
     """Read every sheet of a workbook (hidden ones too, flagged). Raises RegistryError when unreadable."""
+    book = stream_workbook(path)
+    return Workbook(path=book.path, format=book.format, sheets=list(book.sheets), has_macros=book.has_macros)
+
+
+def stream_workbook(path: str | Path) -> Workbook:
+    """:func:`read_workbook` with ``sheets`` an iterator that gives each sheet as soon as it is read.
+
+    An .xlsx/.xlsm is read by calamine in a thread (calamine lets go of the GIL while it parses): it opens
+    the workbook once every part but the worksheets has passed the safety checks, and reads a sheet once
+    that sheet's part has passed, while the main thread goes on checking the next worksheet parts and then
+    lays out the sheets already read. A sheet whose part cannot be told for sure waits for every check. A
+    file that fails a check raises its RegistryError here, after the thread has stopped; a file calamine
+    cannot read raises while the sheets are iterated. Stop iterating early and the thread stops too.
+    """
     path = Path(path)
-    scan = safety.scan_file(path)  # size cap, zip/XML bomb and sheet-grid checks before any parser opens the file
-    kind = sniff(path)
+    ahead = _ReadAhead(path)
+    try:
+        scan = safety.scan_file(path, passed=ahead.passed)  # size cap, zip/XML bomb, sheet grid: before any parser
+        kind = sniff(path)
+    except BaseException:
+        ahead.cancel()
+        raise
+    ahead.all_passed()
     if kind == "html":
+        ahead.cancel()
         # Decision: no HTML parsing. pandas.read_html needs lxml or html5lib, which the kit does not depend
         # on, and a web page loses the cell types; the clerk's one-step fix is reliable.
         raise RegistryError(f"{path.name}: is a web page (HTML table) saved with a spreadsheet name, not a real "
                             f"workbook. Open it in Excel or LibreOffice Calc and use Save As › Excel workbook (.xlsx).")
     if kind == "spreadsheetml":
-        sheets = _read_spreadsheetml(path)
+        ahead.cancel()
+        sheets = iter(_nonempty(path, _read_spreadsheetml(path)))
     else:
-        sheets = _read_calamine(path, kind, scan.formula_parts)
-    if not sheets:
-        raise RegistryError(f"{path.name}: the workbook has no sheets.")
+        sheets = _nonempty(path, _read_calamine(path, kind, scan.formula_parts, ahead))
     return Workbook(path=path, format=kind, sheets=sheets, has_macros=(kind == "xlsm"))
 
 
-def _read_calamine(path: Path, kind: str, formula_parts: frozenset[str] = frozenset()) -> list[Sheet]:
+def _nonempty(path: Path, sheets):
+    seen = False
+    for sheet in sheets:
+        seen = True
+        yield sheet
+    if not seen:
+        raise RegistryError(f"{path.name}: the workbook has no sheets.")
+
+
+def _calamine_sheets(path: Path, wait=None):
+    """(Sheet) for each sheet calamine lists, in order; ``wait(sheet name)`` is called before a worksheet is
+    read and returns False to stop. Raises calamine's own errors as they are."""
     import python_calamine as pc
 
+    wb = pc.CalamineWorkbook.from_path(str(path))
     try:
-        wb = pc.CalamineWorkbook.from_path(str(path))
-        sheets = []
         for meta in wb.sheets_metadata:
             if str(meta.typ).rsplit(".", 1)[-1] not in ("WorkSheet", "Worksheet"):
                 # chart sheets, dialog sheets, macro sheets: no cells
-                sheets.append(Sheet(meta.name, [], visible=False))
+                yield Sheet(meta.name, [], visible=False)
                 continue
+            if wait is not None and not wait(meta.name):
+                return
             cs = wb.get_sheet_by_name(meta.name)
             rows = cs.to_python(skip_empty_area=False)
             merged = list(cs.merged_cell_ranges or [])
             _fill_vertical_merges(rows, merged)
             visible = str(meta.visible).rsplit(".", 1)[-1] == "Visible"
-            sheets.append(Sheet(meta.name, rows, visible=visible, merged=merged))
+            yield Sheet(meta.name, rows, visible=visible, merged=merged)
+    finally:
         wb.close()
-    except pc.PasswordError:
-        raise RegistryError(f"{path.name}: is protected with a password (encrypted), so it cannot be read. Open it in "
-                            f"Excel, remove the password and save a copy.") from None
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # calamine's own errors, plain ones, and pyo3's PanicException (a BaseException)
-        reason = "damaged or truncated" if not isinstance(exc, MemoryError) else "too large to read"
-        raise RegistryError(f"{path.name}: the {_FORMAT_NAMES.get(kind, kind)} file is {reason} and cannot be read. "
-                            f"{_SAVE_AS}") from None
+
+
+def _read_calamine(path: Path, kind: str, formula_parts: frozenset[str] = frozenset(), ahead=None):
+    import python_calamine as pc
+
+    missing: dict[str, list] = {}
     if kind in ("xlsx", "xlsm") and formula_parts:
         try:
             missing = _formulas_without_value(path, formula_parts)
-        except Exception:  # the check is a courtesy; calamine already read the values
+        except Exception:  # the check is a courtesy; calamine reads the values
             missing = {}
-        for sheet in sheets:
+    sheets = ahead.sheets() if ahead is not None and ahead.started else _calamine_sheets(path)
+    try:
+        while True:
+            try:
+                sheet = next(sheets)
+            except StopIteration:
+                return
+            except pc.PasswordError:
+                raise RegistryError(f"{path.name}: is protected with a password (encrypted), so it cannot be read. "
+                                    f"Open it in Excel, remove the password and save a copy.") from None
+            except (KeyboardInterrupt, SystemExit, GeneratorExit):
+                raise
+            except BaseException as exc:  # calamine's own errors, plain ones, and pyo3's PanicException
+                reason = "damaged or truncated" if not isinstance(exc, MemoryError) else "too large to read"
+                raise RegistryError(f"{path.name}: the {_FORMAT_NAMES.get(kind, kind)} file is {reason} and cannot be "
+                                    f"read. {_SAVE_AS}") from None
             sheet.formula_cells = missing.get(sheet.name, [])
-    return sheets
+            yield sheet
+    finally:
+        if ahead is not None:
+            ahead.cancel()
+        sheets.close()
+
+
+_PLAIN_SHEET_TARGET = re.compile(r"^(?:/xl/)?worksheets/[A-Za-z0-9_.\-]+\.xml$")
+
+
+def _sheet_parts(path: Path, plain_only: bool = False) -> dict[str, str]:
+    """Sheet name -> the zip part holding its cells, from workbook.xml and its relationships (read with
+    defusedxml). ``plain_only``: only sheets at an ordinary place (``worksheets/<file>.xml``, the part
+    present under exactly that name), where calamine cannot read another part than this one."""
+    from defusedxml import ElementTree as ET
+
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+          "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        book = ET.fromstring(zf.read("xl/workbook.xml"))
+        rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    targets = {rel.get("Id"): rel.get("Target") for rel in rels}
+    # worksheet parts by file name: a plain target must name exactly one, whatever path calamine makes of it
+    by_file: dict[str, int] = {}
+    for n in names:
+        if safety._is_sheet_path(n):
+            by_file[n.rsplit("/", 1)[-1].lower()] = by_file.get(n.rsplit("/", 1)[-1].lower(), 0) + 1
+    for sheet in book.iterfind("m:sheets/m:sheet", ns):
+        target = targets.get(sheet.get(f"{{{ns['r']}}}id"))
+        if not target:
+            continue
+        member = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+        if plain_only and not (_PLAIN_SHEET_TARGET.match(target) and member in names
+                               and by_file.get(member.rsplit("/", 1)[-1].lower()) == 1):
+            continue
+        out[sheet.get("name")] = member
+    return out
+
+
+class _ReadAhead:
+    """calamine reading an .xlsx/.xlsm's sheets in a thread while the safety checks go on (see stream_workbook).
+
+    ``passed`` is safety.scan_file's callback: None when every part but the worksheets has passed (the
+    thread starts then, for an .xlsx/.xlsm), then each worksheet part that passed. A sheet is read once its
+    own part has passed, or once every check has (``all_passed``), never before.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.cond = threading.Condition()
+        self.checked: set[str] = set()
+        self.everything = False   # every check passed
+        self.stopped = False      # the reader must stop
+        self.items: list = []     # Sheet, or ("error", exc)
+        self.finished = False
+        self.thread: threading.Thread | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.thread is not None
+
+    def passed(self, member: str | None) -> None:
+        if member is None:
+            if self.thread is None and _sniff_quietly(self.path) in ("xlsx", "xlsm"):
+                self.thread = threading.Thread(target=self._run, name="ocop-calamine", daemon=True)
+                self.thread.start()
+            return
+        with self.cond:
+            self.checked.add(member)
+            self.cond.notify_all()
+
+    def all_passed(self) -> None:
+        with self.cond:
+            self.everything = True
+            self.cond.notify_all()
+
+    def cancel(self) -> None:
+        with self.cond:
+            self.stopped = True
+            self.cond.notify_all()
+        if self.thread is not None and self.thread is not threading.current_thread():
+            self.thread.join()
+
+    def _may_read(self, parts: dict[str, str], name: str) -> bool:
+        member = parts.get(name)
+        with self.cond:
+            while not self.stopped and not self.everything and (member is None or member not in self.checked):
+                self.cond.wait()
+            return not self.stopped
+
+    def _run(self) -> None:
+        try:
+            try:
+                parts = _sheet_parts(self.path, plain_only=True)
+            except Exception:  # an odd workbook.xml: every sheet waits for every check
+                parts = {}
+            sheets = _calamine_sheets(self.path, wait=lambda name: self._may_read(parts, name))
+            try:
+                for sheet in sheets:
+                    with self.cond:
+                        if self.stopped:
+                            return
+                        self.items.append(sheet)
+                        self.cond.notify_all()
+            finally:
+                sheets.close()
+        except BaseException as exc:  # handed to the reading side, which words it
+            with self.cond:
+                self.items.append(("error", exc))
+        finally:
+            with self.cond:
+                self.finished = True
+                self.cond.notify_all()
+
+    def sheets(self):
+        k = 0
+        while True:
+            with self.cond:
+                while k >= len(self.items) and not self.finished:
+                    self.cond.wait()
+                if k >= len(self.items):
+                    return
+                item = self.items[k]
+                self.items[k] = None  # the rows are the caller's now
+            k += 1
+            if isinstance(item, tuple):
+                raise item[1]
+            yield item
+
+
+def _sniff_quietly(path: Path) -> str | None:
+    try:
+        return sniff(path)
+    except Exception:
+        return None
 
 
 def _fill_vertical_merges(rows: list[list], merged: list) -> None:
@@ -238,20 +420,10 @@ def _formulas_without_value(path: Path, parts: frozenset[str] | None = None) -> 
     Reads the sheet XML directly and only looks at cells when the sheet has a formula at all. ``parts``:
     the worksheet parts known to hold formulas (``safety.Scan.formula_parts``); others are not unpacked.
     """
-    from defusedxml import ElementTree as ET
-
     out: dict[str, list[int]] = {}
+    members = _sheet_parts(path)
     with zipfile.ZipFile(path) as zf:
-        ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-              "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
-        book = ET.fromstring(zf.read("xl/workbook.xml"))
-        rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-        targets = {rel.get("Id"): rel.get("Target") for rel in rels}
-        for sheet in book.iterfind("m:sheets/m:sheet", ns):
-            target = targets.get(sheet.get(f"{{{ns['r']}}}id"))
-            if not target:
-                continue
-            member = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+        for name, member in members.items():
             if parts is not None and member not in parts:
                 continue
             try:
@@ -267,7 +439,7 @@ def _formulas_without_value(path: Path, parts: frozenset[str] | None = None) -> 
                     if ref:
                         cells.add(ref)
             if cells:
-                out[sheet.get("name")] = sorted(cells)
+                out[name] = sorted(cells)
     return out
 
 

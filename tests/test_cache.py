@@ -1,6 +1,6 @@
 """The load cache (ocop_analysis/cache.py): used on a second load, never for changed bytes or another kit.
 
-Parser calls are counted by wrapping loading.read_workbook; no timing. conftest.py gives every test an
+Parser calls are counted by wrapping loading.stream_workbook; no timing. conftest.py gives every test an
 empty OCOP_CACHE_DIR under pytest's tmp folder.
 """
 from pathlib import Path
@@ -32,13 +32,13 @@ ROWS = [[1, "Trà sen", "HTX Tân Lợi", "Lai Vung", 72, 4, 2022],
 @pytest.fixture
 def counted(monkeypatch):
     calls = []
-    real = loading.read_workbook
+    real = loading.stream_workbook
 
     def spy(path, *args, **kwargs):
         calls.append(Path(path).name)
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(loading, "read_workbook", spy)
+    monkeypatch.setattr(loading, "stream_workbook", spy)
     return calls
 
 
