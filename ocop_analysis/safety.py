@@ -2,8 +2,10 @@
 
 Registries arrive by e-mail and USB stick; the kit must never hang, exhaust
 memory or run anything because of what a file contains. ``check_file(path)``
-is called by :func:`ocop_analysis.workbook.read_workbook` before calamine,
-defusedxml or zipfile look inside a file. It refuses, with a plain
+(``scan_file``) is called by :func:`ocop_analysis.workbook.read_workbook` before calamine,
+defusedxml or zipfile look inside a file; for an .xlsx the worksheet parts are
+checked last, and calamine may open the workbook once the other parts passed and
+read a sheet once its own part passed (``scan_file(passed=…)``). It refuses, with a plain
 :class:`~ocop_analysis.errors.RegistryError` sentence naming the file:
 
 * a file larger than the size cap (default 50 MB; env ``OCOP_MAX_FILE_MB``);
