@@ -459,20 +459,24 @@ def _tokenize_arrow(texts: list[str] | pa.Array):
     flat = flat.filter(nonempty)
     owner = owner[nonempty.to_numpy(zero_copy_only=False)]
     encoded = pc.dictionary_encode(flat)
-    rank = np.empty(len(encoded.dictionary), dtype=np.int64)
-    rank[pc.sort_indices(encoded.dictionary).to_numpy()] = np.arange(len(rank))
+    by_rank = pc.sort_indices(encoded.dictionary).to_numpy()
+    width = max(len(by_rank), 1)
+    rank = np.empty(len(by_rank), dtype=np.int64)
+    rank[by_rank] = np.arange(len(rank))
     word = rank[encoded.indices.to_numpy(zero_copy_only=False)]  # ids in code-point order of the words
-    order = np.argsort(owner * len(rank) + word, kind="stable")
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(owner, minlength=len(texts)), out=offsets[1:])
-    lists = pa.LargeListArray.from_arrays(pa.array(offsets), flat.take(pa.array(order)))
+    n = len(texts)
+    pairs = np.sort(owner * width + word)  # each text's words in code-point order
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=n), out=offsets[1:])
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), encoded.dictionary.take(pa.array(by_rank[pairs % width])))
     sorted_words = pc.binary_join(lists, pa.scalar(" ", pa.large_string()))
     lengths = pc.utf8_length(sorted_words).to_numpy(zero_copy_only=False).astype(np.int64)  # in code points
-    first_word = np.full(len(texts), -1, dtype=np.int64)
+    first_word = np.full(n, -1, dtype=np.int64)
     first = _group_starts(owner)  # owner is in text order: each text's first word starts its run
     first_word[owner[first]] = word[first]
-    return (sorted_words.to_numpy(zero_copy_only=False).astype(object), lengths, first_word,
-            *_word_sets(owner, word, len(texts)))
+    distinct = pairs[_group_starts(pairs)] if len(pairs) else pairs  # the (text, word) sets, sorted
+    ptr = np.searchsorted(distinct // width, np.arange(n + 1))
+    return sorted_words.to_numpy(zero_copy_only=False).astype(object), lengths, first_word, ptr, distinct % width
 
 
 def _tokenize_python(texts: list[str] | pa.Array):
@@ -613,12 +617,15 @@ def _matrix_pairs(prod: _Texts, block: np.ndarray, member: np.ndarray, product: 
     # longer names whose length can still reach the score: P * longer <= (200 - P) * shorter
     reach = (200 - POSSIBLE_SCORE) * lengths[chunk_end - 1] // POSSIBLE_SCORE
     band_end = np.searchsorted(place, place[chunk_end - 1] - lengths[chunk_end - 1] + reach, "right")
-    rows, cols = [], []
-    for i0, i1, j1 in zip(chunk_start.tolist(), chunk_end.tolist(), band_end.tolist()):
-        r, c = np.nonzero(_cdist(texts[i0:i1], texts[i0:j1], POSSIBLE_SCORE))
-        rows.append(r + i0)
-        cols.append(c + i0)
-    i, j = np.concatenate(rows), np.concatenate(cols)
+    scores = [_cdist(texts[i0:i1], texts[i0:j1], POSSIBLE_SCORE).ravel()
+              for i0, i1, j1 in zip(chunk_start.tolist(), chunk_end.tolist(), band_end.tolist())]
+    # the cells that reach the score, found in all matrices at once (row by row, matrix by matrix)
+    width = band_end - chunk_start
+    cells = np.cumsum((chunk_end - chunk_start) * width)
+    hit = np.flatnonzero(np.concatenate(scores))
+    matrix = np.searchsorted(cells, hit, "right")
+    cell = hit - (cells - (chunk_end - chunk_start) * width)[matrix]
+    i, j = chunk_start[matrix] + cell // width[matrix], chunk_start[matrix] + cell % width[matrix]
     later = j > i  # each pair once: the upper triangle
     return pos[i[later]], pos[j[later]]
 

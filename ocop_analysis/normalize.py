@@ -793,40 +793,73 @@ def entity_keys(values) -> list[str]:
 
 
 @cache
-def _prefix_extract() -> tuple[str, pa.Array, pa.Array]:
-    """The entity-type prefixes as one RE2 pattern for ``pyarrow.compute.extract_regex`` (groups ``p``, the
-    prefix, and ``r``, the rest), the distinct folded prefixes, and their folded canonical spellings.
-
-    Alternatives longest first, each to be followed by a space or the end: the first that fits wins, as
-    in :func:`_entity_prefix` (RE2 prefers alternatives in order, as Python's re does). A folded prefix
-    holds only word characters and single spaces, so it is written in the pattern as it is."""
+def _prefix_words() -> tuple[list[tuple[int, np.ndarray, np.ndarray]], pa.Array, np.ndarray]:
+    """The distinct folded entity-type prefixes, longest first (of equal prefixes the first row of the
+    table wins, as in :func:`_entity_prefix`), each as (UTF-8 length, its bytes as little-endian 8-byte
+    words, the masks of those bytes); their folded canonical spellings, with "" last (no prefix); and
+    whether each canonical spelling is empty (False last)."""
     canonical: dict[str, str] = {}
-    for prefix, _, spelling in _entity_prefixes():  # longest first; of equal prefixes the first row wins
+    for prefix, _, spelling in _entity_prefixes():  # longest first
         canonical.setdefault(prefix, fold(spelling))
     prefixes = [p for p in canonical if p]
-    pattern = "(?s)^(?P<p>" + "|".join(prefixes) + ")(?: (?P<r>.*))?$"
-    return (pattern, pa.array(prefixes, type=pa.large_string()),
-            pa.array([canonical[p] for p in prefixes], type=pa.large_string()))
+    words = []
+    for prefix in prefixes:
+        raw = prefix.encode("utf-8")
+        size = -(-len(raw) // 8) * 8
+        padded = np.frombuffer(raw.ljust(size, b"\0"), dtype="<u8")
+        mask = np.frombuffer((b"\xff" * len(raw)).ljust(size, b"\0"), dtype="<u8")
+        words.append((len(raw), padded, mask))
+    spellings = [canonical[p] for p in prefixes]
+    return (words, pa.array(spellings + [""], type=pa.large_string()),
+            np.array([not c for c in spellings] + [False]))
+
+
+def _head_words(offsets: np.ndarray, data: np.ndarray, count: int) -> np.ndarray:
+    """The first ``count`` * 8 bytes of each text (zeros past its end) as little-endian 8-byte words."""
+    padded = np.concatenate([data[offsets[0]:offsets[-1]], np.zeros(8 * count + 8, dtype=np.uint8)])
+    at = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))  # 8 bytes from each byte
+    starts, lengths = offsets[:-1] - offsets[0], np.diff(offsets)
+    keep = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [2 ** 64 - 1], dtype=np.uint64)
+    heads = np.empty((len(starts), count), dtype=np.uint64)
+    for w in range(count):
+        heads[:, w] = at[starts + 8 * w] & keep[np.clip(lengths - 8 * w, 0, 8)]
+    return heads
 
 
 def entity_keys_folded(folded) -> pa.Array:
-    """:func:`entity_key` of names already folded (as :func:`fold_strings` returns them), in Arrow: one
-    ``extract_regex`` finds each name's type prefix, which is replaced by its canonical spelling.
+    """:func:`entity_key` of names already folded (as :func:`fold_strings` returns them), in numpy and Arrow.
+
+    Each name's first bytes are compared, as 8-byte words, with every prefix (longest first; the prefix
+    must be the whole name or be followed by a space), then the canonical spelling is joined to the rest
+    of the name: ``f"{canonical} {rest}".strip()``, as a folded name has no edge or doubled spaces.
 
     >>> entity_keys_folded(fold_strings(pa.array(["Hợp tác xã Mỹ Xương", "Cty TNHH", "Ba Hưng"]))).to_pylist()
     ['htx my xuong', 'cong ty tnhh', 'ba hung']
     """
     folded = folded.combine_chunks() if isinstance(folded, pa.ChunkedArray) else folded
-    folded = folded.cast(pa.large_string())
-    pattern, prefixes, canonicals = _prefix_extract()
-    found = pc.extract_regex(folded, pattern)
-    rest = found.field("r")
-    canonical = canonicals.take(pc.index_in(found.field("p"), value_set=prefixes))
-    # f"{canonical} {rest}".strip(): rest (of a folded name) and canonical have no edge spaces
-    key = pc.if_else(pc.equal(rest, ""), canonical,
-                     pc.if_else(pc.equal(canonical, ""), rest, pc.binary_join_element_wise(canonical, rest, pa.scalar(" ", pa.large_string()))))
-    return pc.if_else(found.is_valid(), key, folded)
-
+    folded = folded.cast(pa.large_string()).fill_null("")
+    n = len(folded)
+    prefixes, canonicals, bare = _prefix_words()
+    offsets = np.frombuffer(folded.buffers()[1], dtype=np.int64)[folded.offset:folded.offset + n + 1]
+    data = folded.buffers()[2]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    lengths = np.diff(offsets)
+    heads = _head_words(offsets, data, max(size for size, _, _ in prefixes) // 8 + 1)
+    found = np.full(n, len(prefixes), dtype=np.int64)  # the last: no prefix
+    for k, (size, words, masks) in enumerate(prefixes):
+        after = (heads[:, size // 8] >> np.uint64(8 * (size % 8))) & np.uint64(0xFF)  # 0 past the end
+        hit = (found == len(prefixes)) & (lengths >= size) & ((after == 0x20) | (lengths == size))
+        for w in range(len(words)):
+            hit &= (heads[:, w] & masks[w]) == words[w]
+        found[hit] = k
+    cut = np.r_[[size for size, _, _ in prefixes], 0][found]
+    cut += bare[found] & (lengths > cut)  # an empty canonical spelling: the rest without its space
+    # the name split into (prefix, rest) pieces in place: the rests are every second piece
+    pieces = np.empty(2 * n + 1, dtype=np.int64)
+    pieces[0::2], pieces[1::2] = offsets, offsets[:-1] + cut
+    split = pa.LargeStringArray.from_buffers(2 * n, pa.py_buffer(pieces), folded.buffers()[2])
+    rests = split.take(pa.array(np.arange(1, 2 * n, 2)))
+    return pc.binary_join_element_wise(canonicals.take(pa.array(found)), rests, pa.scalar("", pa.large_string()))
 
 @cache
 def entity_key(name: Any) -> str:
