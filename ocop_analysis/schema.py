@@ -97,6 +97,9 @@ def coerce_evaluations(df: pd.DataFrame | Iterable[Mapping] | None = None) -> pd
                 values = pd.to_datetime(values, errors="coerce")
             elif str(dtype) in ("Int64", "Float64"):
                 values = pd.to_numeric(values, errors="coerce")
+            elif str(dtype) == "string" and values.dtype == object:
+                out[col] = _text_column(values)
+                continue
             out[col] = values.astype(dtype)
         else:
             out[col] = pd.Series(pd.NA if not str(dtype).startswith("datetime64") else pd.NaT,
@@ -105,6 +108,20 @@ def coerce_evaluations(df: pd.DataFrame | Iterable[Mapping] | None = None) -> pd
     for col in extra:
         out[col] = df[col]
     return out
+
+
+def _text_column(values: pd.Series) -> pd.Series:
+    """``values.astype("string")`` for an object column: one Arrow conversion when every value is text or
+    blank (the loader's columns), else pandas' own conversion (numbers become their text)."""
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(values.to_numpy(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return values.astype("string")
+    if arr.type not in (pa.string(), pa.large_string(), pa.null()):
+        return values.astype("string")
+    return pd.Series(pd.arrays.ArrowStringArray(arr.cast(pa.large_string())), index=values.index, name=values.name)
 
 
 def empty_problems() -> pd.DataFrame:
