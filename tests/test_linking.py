@@ -6,6 +6,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from ocop_analysis import ConfigError, linking
 from ocop_analysis.linking import assign_product_ids, read_links
@@ -435,3 +436,32 @@ def test_many_new_names_folded_as_one_column_keep_their_spellings_together():
     assert len(set(ids)) == 150
     assert all(ids[2 * i] == ids[2 * i + 1] for i in range(150))
     assert problems == []
+
+
+# --------------------------------------------------------------------------- names folded as Arrow columns (issue 9)
+
+_ENTITY_WORDS = ["HTX", "Hợp tác xã", "Cty TNHH", "Công ty TNHH MTV", "Hộ kinh doanh", "Cơ sở", "CSSX", "Mỹ Xương",
+                 "Ba Hưng", "BA HƯNG", "ba hung", "Sáu", "3", "ß", "İ", "（A）", "\u00a0", "_", "e\u0301", "中", ""]
+_PRODUCT_WORDS = ["Bánh", "phồng", "tôm", "Trà", "sen", "Tra", "Hạt", "sấy", "giòn", "200g", "500g", "ST25",
+                  "ST24", "Mật ong", "hoa tràm", "ß", "İ", "ﬁ", "\u0301", "_", "－", ""]
+
+
+def _names(words):
+    return st.lists(st.sampled_from(words), max_size=4).map(" ".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.one_of(_names(_ENTITY_WORDS), st.none()), st.one_of(_names(_PRODUCT_WORDS), st.none()),
+                          st.sampled_from([866, 867, None]), st.sampled_from([2019, 2020, 2022, None])),
+                min_size=1, max_size=30))
+def test_text_columns_folded_in_arrow_give_what_the_per_value_fold_gives(rows):
+    # a pandas text column goes through normalize.fold_strings / entity_keys_folded; an object column
+    # through fold_many / entity_keys: the same ids and warnings
+    text = frame(rows)
+    text["entity_name"] = text["entity_name"].astype("string")
+    text["product_name"] = text["product_name"].astype("string")
+    plain = text.astype({"entity_name": object, "product_name": object})
+    assert isinstance(text["entity_name"].dtype, pd.StringDtype) and plain["entity_name"].dtype == object
+    ids, problems = assign_product_ids(text)
+    plain_ids, plain_problems = assign_product_ids(plain)
+    assert ids.tolist() == plain_ids.tolist() and problems == plain_problems

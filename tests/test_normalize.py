@@ -308,3 +308,93 @@ def test_fold_keeps_true_apart_from_one():
 def test_revocation_reason_is_read_one_way(written, reason):
     from ocop_analysis.normalize import revocation_reason
     assert revocation_reason(written) == reason
+
+
+# --------------------------------------------------------------------------- columns folded in numpy/Arrow (issue 9)
+
+# Characters whose folding is easy to get wrong: marks alone and stacked, ß (casefold "ss"), Turkish İ/ı,
+# fullwidth punctuation, odd spaces, underscores, other digits, ligatures, Greek sigmas, Hangul, CJK,
+# an astral letter, controls and a non-Mn combining mark (U+0903, Mc; U+1D165 has class 216).
+_ODD = ["\u0301", "\u0323\u0302", "ß", "ẞ", "İ", "ı", "（", "）", "，", "\u00a0", "\u3000", "\u200b", "\t", "\n",
+        "_", "__", "٣", "²", "½", "Ⅷ", "ﬁ", "ǅ", "Σ", "ς", "ŉ", "ǰ", "\u0345", "Å", "\u212b", "한", "中",
+        "\U0002a6d6", "\U0001d165", "\u0903", "\x00", "\x1f", "\x7f", "\x85", "đ", "Đ", "Ð", "ø", "æ", "'", "’", "-"]
+_TEXTS = st.lists(st.one_of(
+    st.lists(st.sampled_from(["HTX", "Hợp", "tác", "xã", "Cty", "TNHH", "Công", "ty", "Mỹ", "Xương", "ĐỒNG",
+                              "tháp", "sen", "200g", " ", "  ", *_ODD]), max_size=7).map("".join),
+    st.lists(st.sampled_from(["HTX", "Hợp tác xã", "Mỹ", " ", *_ODD]), max_size=5).map(" ".join),
+    st.text(max_size=10), st.none()), max_size=30)
+
+
+@given(_TEXTS)
+def test_fold_strings_equals_fold_one_by_one(values):
+    import pyarrow as pa
+    from ocop_analysis.normalize import _fold, fold_strings
+    assert fold_strings(pa.array(values, type=pa.string())).to_pylist() == [_fold(v) for v in values]
+
+
+@given(_TEXTS)
+def test_entity_keys_folded_equals_entity_key_one_by_one(values):
+    import pyarrow as pa
+    from ocop_analysis.normalize import _PREFIX_OF, entity_key, entity_keys_folded, fold_strings
+    entity_key.cache_clear()
+    _PREFIX_OF.clear()
+    keys = entity_keys_folded(fold_strings(pa.array(values, type=pa.large_string()))).to_pylist()
+    assert keys == [entity_key(v) for v in values]
+
+
+def _table_prefix_names():
+    from ocop_analysis.normalize import _entity_prefixes
+    return st.sampled_from([p for p, _, _ in _entity_prefixes()] + ["HTX", "Cty TNHH", "Công ty TNHH MTV"])
+
+
+@given(st.lists(st.tuples(_table_prefix_names(), st.sampled_from(["", " ", "x", " Mỹ Xương", "  Ba Hưng 3",
+                                                                     "xa", " ß", "_A", " İ"])), max_size=20))
+def test_entity_keys_folded_on_every_table_prefix_and_its_neighbours(pairs):
+    import pyarrow as pa
+    from ocop_analysis.normalize import entity_key, entity_keys_folded, fold_strings
+    values = [p + rest for p, rest in pairs] + [p.upper() for p, _ in pairs]
+    keys = entity_keys_folded(fold_strings(pa.array(values, type=pa.string()))).to_pylist()
+    assert keys == [entity_key(v) for v in values]
+
+
+def test_fold_strings_on_every_code_point_of_its_table_and_beyond():
+    # the table covers code points below _TABLE_END; each is folded alone and between letters and spaces
+    import pyarrow as pa
+    from ocop_analysis.normalize import _TABLE_END, _fold, fold_strings
+    points = [cp for cp in range(_TABLE_END + 0x100) if not 0xD800 <= cp < 0xE000] + [0xFF08, 0x1F600, 0x2A6D6]
+    values = [form.format(chr(cp)) for cp in points for form in ("{0}", "a{0}b", " {0} x", "{0}\u0301", "e{0}{0}")]
+    assert fold_strings(pa.array(values)).to_pylist() == [_fold(v) for v in values]
+
+
+def test_fold_strings_takes_slices_chunks_nulls_and_empty_arrays():
+    import pyarrow as pa
+    from ocop_analysis.normalize import fold_strings
+    arr = pa.array(["x", "Hợp tác xã  Mỹ Xương.", None, "", " _ ", "Straße", "中"])
+    assert fold_strings(arr.slice(1, 5)).to_pylist() == ["hop tac xa my xuong", "", "", "", "strasse"]
+    assert fold_strings(pa.chunked_array([arr[:2], arr[2:]])).to_pylist() == \
+        ["x", "hop tac xa my xuong", "", "", "", "strasse", "中"]
+    assert fold_strings(pa.array([], pa.string())).to_pylist() == []
+    assert fold_strings(pa.array([None, None], pa.string())).to_pylist() == ["", ""]
+    assert fold_strings(["Mắm  cá", "ǅ"]).to_pylist() == ["mam ca", "ǆ"]
+
+
+def test_entity_keys_folded_with_an_empty_canonical_spelling(monkeypatch):
+    # no row of the table has one, but entity_key's rule f"{canonical} {rest}".strip() still holds
+    import pyarrow as pa
+    from ocop_analysis import normalize as nz
+    memos = (nz._prefix_words, nz._prefix_index, nz.entity_key)
+
+    def forget():
+        for memo in memos:
+            memo.cache_clear()
+        nz._PREFIX_OF.clear()
+
+    monkeypatch.setattr(nz, "_entity_prefixes", lambda: [("co so", "household", ""), ("htx", "cooperative", "htx")])
+    forget()
+    try:
+        values = ["Cơ sở Ba Hưng", "Cơ sở", "HTX Mỹ", "Cơ sởx", "Ba"]
+        assert nz.entity_keys_folded(nz.fold_strings(pa.array(values))).to_pylist() == \
+            [nz.entity_key(v) for v in values] == ["ba hung", "", "htx my", "co sox", "ba"]
+    finally:
+        monkeypatch.undo()
+        forget()
