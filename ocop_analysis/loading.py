@@ -338,7 +338,7 @@ def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
     origin = origin.where(dist_col.notna() | section.notna() | sheet_name.notna(), "address")
     match, status, out["district_code"] = _parts(text, lambda t: _district_parts(t, province), 3)
     names = reference.district_names(province)
-    out["district"] = out["district_code"].map(names).astype(object)
+    out["district"] = map_unique(out["district_code"], lambda c: None if c is None else names.get(c, np.nan))
     status = _locate(raw, out, text, status, rejected, province, problems, from_address=origin == "address")
     prov = _PROVINCE_NAMES.get(province, province)
     bad = ~rejected
@@ -421,9 +421,9 @@ def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
     group_text = group_raw.where(~map_unique(group_raw, is_blank).astype(bool), sub_raw)
     tax = map_unique(out["year"], lambda y: taxonomy_for_year(None if y is None or y is pd.NA else int(y)))
     out["group_source"] = map_unique(group_text, clean_text)
-    keyed = tax.astype(str) + "\x1f" + out["group_source"].fillna("")
-    gstatus, out["group"] = _parts(keyed, _group_parts, 2)
-    out["group_name"] = out["group"].map(reference.group_names()).astype(object)
+    gstatus, out["group"] = _pair_parts(tax, out["group_source"], lambda t, g: _group_parts(t, g), 2)
+    names = reference.group_names()
+    out["group_name"] = map_unique(out["group"], lambda g: None if g is None else names.get(g, np.nan))
     report(~rejected & (gstatus == "unknown"), "unknown_group", "group", group_text,
            lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: product group '{v}' is not "
                         f"one of the six OCOP product groups of Decision {_DECISION_OF[tax.at[i]]}; the row was loaded without "
@@ -526,10 +526,26 @@ def _district_parts(text, province: str):
     return match, match.status, match.code
 
 
-def _group_parts(key: str):
-    tax, _, text = key.partition("\x1f")
+def _group_parts(tax: str, text):
     match = resolve_group(text or None, tax)
     return match.status, match.group
+
+
+def _pair_parts(first: pd.Series, second: pd.Series, func, n: int) -> list[pd.Series]:
+    """:func:`_parts` of ``func(a, b)`` over the pairs of two columns: one call per distinct pair."""
+    c1, u1 = pd.factorize(first.astype(object), use_na_sentinel=True)
+    c2, u2 = pd.factorize(second.astype(object), use_na_sentinel=True)
+    u1, u2 = [*u1, None], [*u2, None]  # code -1 (a blank) reads the last entry
+    pair = (c1 % len(u1)).astype(np.int64) * len(u2) + c2 % len(u2)
+    codes, uniques = pd.factorize(pair)
+    table = [func(u1[p // len(u2)], u2[p % len(u2)]) for p in uniques.tolist()]
+    out = []
+    for k in range(n):
+        column = np.empty(len(table), dtype=object)
+        for j, t in enumerate(table):
+            column[j] = t[k]
+        out.append(pd.Series(column[codes], index=first.index, dtype=object))
+    return out
 
 
 def _star_value(value) -> tuple[str, int | None]:
@@ -687,7 +703,7 @@ def _validity(out: pd.DataFrame, failed: pd.Series) -> None:
     dates = pd.to_datetime(out["decision_date"], errors="coerce")
     from_date = dates + pd.DateOffset(months=months)
     years = pd.to_numeric(out["year"], errors="coerce")
-    year_end = pd.to_datetime(years.astype("Int64").astype(str) + "-12-31", errors="coerce")
+    year_end = pd.to_datetime(pd.DataFrame({"year": years, "month": 12, "day": 31}, index=out.index), errors="coerce")
     from_year = year_end + pd.DateOffset(months=months)
     valid = from_date.where(dates.notna(), from_year).where(certified)
     out["valid_until"] = valid
@@ -736,7 +752,7 @@ def _parse_revocations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
                                      _unknown_district_msg(sheet, row, dist.at[i], m, "district", prov, province)))
         rejected.at[i] = True
     out["district_code"] = match.map(lambda m: m.code)
-    out["district"] = out["district_code"].map(names).astype(object)
+    out["district"] = map_unique(out["district_code"], lambda c: None if c is None else names.get(c, np.nan))
     # no district anywhere (revocation lists often give only an address): the address's old district
     blank = ~rejected & match.map(lambda m: m.status == "blank").astype(bool)
     if blank.any() and "address" in raw.columns:
