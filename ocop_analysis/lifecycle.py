@@ -68,11 +68,22 @@ def _months(n: int) -> pd.DateOffset:
     return pd.DateOffset(months=int(n))
 
 
-def _shift(dates: pd.Series, offset: pd.DateOffset) -> np.ndarray:
-    """``dates + offset`` as a datetime64 array, worked out once per distinct date (results share dates)."""
+def _shift(dates: pd.Series, *offsets: pd.DateOffset) -> list[np.ndarray]:
+    """``dates + offset`` for each offset, as datetime64 arrays, worked out once per distinct date
+    (results share their decision dates)."""
     codes, uniques = pd.factorize(dates)
-    shifted = (pd.Series(uniques, dtype=dates.dtype) + offset).to_numpy()
-    return np.append(shifted, np.array("NaT", dtype=shifted.dtype))[codes]
+    out = []
+    for offset in offsets:
+        shifted = (pd.Series(uniques, dtype=dates.dtype) + offset).to_numpy()
+        out.append(np.append(shifted, np.array("NaT", dtype=shifted.dtype))[codes])
+    return out
+
+
+def _integers(values: pd.Series) -> pd.Series:
+    """The column as Int64 (text and floats read as numbers, the rest NA)."""
+    if values.dtype == "Int64":
+        return values
+    return pd.to_numeric(values, errors="coerce").astype("Int64")
 
 
 @dataclass
@@ -105,7 +116,7 @@ def _results(reg, as_of: pd.Timestamp, *, ordered: bool = True) -> _Results:
     costliest step), for answers that only count per product.
     """
     ev = reg.evaluations
-    year = pd.to_numeric(ev["year"].reset_index(drop=True), errors="coerce").astype("Int64")
+    year = _integers(ev["year"].reset_index(drop=True))
     decided = pd.to_datetime(ev["decision_date"].reset_index(drop=True), errors="coerce")
     if year.isna().any():
         year = year.fillna(decided.dt.year.astype("Int64"))
@@ -115,7 +126,7 @@ def _results(reg, as_of: pd.Timestamp, *, ordered: bool = True) -> _Results:
         when = decided.fillna(_year_end(year[undated]).dropna())
     ids = _product_ids(ev).reset_index(drop=True)
     keep = np.flatnonzero((ids.notna() & when.notna() & (when <= as_of)).to_numpy(dtype=bool))
-    pid, uniques = pd.factorize(ids.iloc[keep], sort=ordered)
+    pid, uniques = pd.factorize(ids if len(keep) == len(ids) else ids.iloc[keep], sort=ordered)
     day, days = pd.factorize(when.to_numpy()[keep], sort=True)
     key = pid.astype(np.int64) * (len(days) + 1) + day
     sort = np.argsort(key, kind="stable")
@@ -125,7 +136,7 @@ def _results(reg, as_of: pd.Timestamp, *, ordered: bool = True) -> _Results:
         return pd.Series(s.array.take(pos))
 
     when, year, undated = take(when), take(year), undated.to_numpy()[pos]
-    stars = pd.to_numeric(take(ev["stars"]), errors="coerce").astype("Int64")
+    stars = _integers(take(ev["stars"]))
     certified = take(ev["certified"]).astype("boolean")
     if certified.isna().any():
         certified = certified.fillna(stars.isin(reference.certified_stars()))
@@ -168,9 +179,11 @@ def _certificates(rows: pd.DataFrame) -> np.ndarray:
     """Certificates, one per product per recognition year (the latest of that year): positions in ``rows``."""
     year = rows["year"]
     at = np.flatnonzero((rows["certified"] & year.notna()).to_numpy(dtype=bool))
-    cohort, cohorts = pd.factorize(year.to_numpy(dtype="int64", na_value=0)[at])
-    key = pd.Index(rows["pid"].to_numpy()[at].astype(np.int64) * max(len(cohorts), 1) + cohort)
-    return at[~key.duplicated(keep="last")]
+    cohort, cohorts = pd.factorize(year.to_numpy(dtype="int64", na_value=0)[at], sort=True)
+    key = rows["pid"].to_numpy()[at].astype(np.int64) * max(len(cohorts), 1) + cohort
+    if len(key) and (key[1:] >= key[:-1]).all():  # years rise with dates: the last of each run
+        return at[np.r_[key[1:] != key[:-1], True]]
+    return at[~pd.Index(key).duplicated(keep="last")]
 
 
 def _cert_frame(res: _Results, at: np.ndarray) -> pd.DataFrame:
@@ -370,8 +383,9 @@ def _members(reg, as_of, *, ordered: bool = True) -> tuple[pd.DataFrame, _Result
     cert = np.repeat(np.arange(len(at)), n)                    # one pair per later result of a certificate
     later = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(first, n)
     valid = rows["valid_until"].iloc[at]
-    opens = _shift(valid, -_months(reference.rule("reevaluation_window_before_months")))[cert]
-    closes = _shift(valid, _months(reference.rule("reevaluation_window_after_months")))[cert]
+    opens, closes = _shift(valid, -_months(reference.rule("reevaluation_window_before_months")),
+                           _months(reference.rule("reevaluation_window_after_months")))
+    opens, closes = opens[cert], closes[cert]
     l_when, l_cert = when[later], rows["certified"].to_numpy()[later]
     stars = rows["stars"]
     l_stars = stars.isna().to_numpy()[later]
@@ -398,10 +412,10 @@ def _members(reg, as_of, *, ordered: bool = True) -> tuple[pd.DataFrame, _Result
     })
     revs = _revocations(reg, _cert_frame(res, at), as_of) if _has_revocations(reg) else _no_revocations()
     hit = _revocation_of(res, m, revs)
-    m["revoked"] = hit >= 0
+    m["revoked"] = revoked = hit >= 0
     m["revoked_on"] = pd.Series(revs["revoked_on"].array.take(hit, allow_fill=True))
     m["revocation_reason"] = pd.Series(revs["reason"].array.take(hit, allow_fill=True))
-    m["pending"] = ~m["due"] & ~m["reevaluated"] & ~m["superseded"] & ~m["revoked"]
+    m["pending"] = ~due & ~reevaluated & ~superseded & ~revoked
     if not ordered:
         return m, res
     sort = np.lexsort((m["pid"].to_numpy(), m["cohort"].to_numpy(dtype="int64", na_value=0)))
@@ -427,7 +441,7 @@ def _revocation_of(res: _Results, m: pd.DataFrame, revs: pd.DataFrame) -> np.nda
     known &= ryear >= 0
     rkey = pd.Index(rpid[known].astype(np.int64) * len(years) + ryear[known])
     hit = rkey.get_indexer(m["pid"].to_numpy().astype(np.int64) * len(years) + years.get_indexer(m["cohort"]))
-    return np.where(hit >= 0, np.flatnonzero(known)[hit], -1)
+    return np.append(np.flatnonzero(known), -1)[hit]
 
 
 def cohort_members(reg, as_of=None) -> pd.DataFrame:
@@ -483,13 +497,16 @@ def reevaluation_rates(reg, as_of=None, *, cohorts=None) -> pd.DataFrame:
     ``cohorts``: the years to keep (default: all), each listed even when empty.
     """
     m, _ = _members(reg, as_of, ordered=False)
-    counts = ["due", "reevaluated", "recertified", "failed", "lapsed", "revoked", "superseded", "pending"]
-    g = m.groupby("cohort")
-    out = g[counts].sum()
-    out.insert(0, "recognized", g.size())
+    code, years = pd.factorize(m["cohort"], sort=True)
     diff = m["stars_after"] - m["stars"]
+    flags = {"recognized": np.ones(len(m), dtype=bool)}
+    for name in ("due", "reevaluated", "recertified", "failed", "lapsed", "revoked", "superseded", "pending"):
+        flags[name] = m[name].to_numpy(dtype=bool)
     for name, mask in (("upgraded", diff > 0), ("same", diff == 0), ("downgraded", diff < 0)):
-        out[name] = mask.fillna(False).groupby(m["cohort"]).sum()
+        flags[name] = mask.fillna(False).to_numpy(dtype=bool)
+    counted = code >= 0
+    out = pd.DataFrame({name: np.bincount(code[counted & mask], minlength=len(years)) for name, mask in flags.items()},
+                       index=pd.Index(years, name="cohort"))
     if cohorts is not None:
         out = out.reindex(pd.Index(list(cohorts), name="cohort"))
     out = out.fillna(0).astype(int)
@@ -683,9 +700,9 @@ def transitions(reg, as_of=None) -> pd.DataFrame:
     valid = rows["valid_until"].iloc[before_at]
     after = _months(reference.rule("reevaluation_window_after_months"))
     before = _months(reference.rule("reevaluation_window_before_months"))
-    keep = when <= _shift(valid, after)
-    paired, before_at, when = paired[keep], before_at[keep], when[keep]
-    opens = _shift(valid.iloc[np.flatnonzero(keep)], -before)
+    opens, closes = _shift(valid, -before, after)
+    keep = when <= closes
+    paired, before_at, when, opens = paired[keep], before_at[keep], when[keep], opens[keep]
     kind = pd.Series(when >= opens).map({True: "reevaluation", False: "upgrade"})
     stars = sorted(reference.certified_stars())
     labels = [str(s) for s in stars] + [FAILED]

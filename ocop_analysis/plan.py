@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import reference
@@ -222,17 +223,33 @@ def _rows(reg, as_of, province: str | None = None) -> pd.DataFrame:
     if province is not None and "legacy_province" in ev.columns:
         # A registry of a merged 2025 province (new Đồng Tháp = old Đồng Tháp + Tiền Giang): the plan of the
         # old province counts its own rows only. Rows whose old province is unknown stay counted.
-        legacy = ev["legacy_province"].astype("string")
-        ev = ev[(legacy == province).fillna(True).astype(bool)]
+        own = _equals(ev["legacy_province"], province, missing=True)
+        if not own.all():
+            ev = ev[own]
     if as_of is not None:
         cutoff = pd.Timestamp(as_of)
-        ev = ev[ev["decision_date"].isna() | (ev["decision_date"] <= cutoff)]
+        decided = ev["decision_date"]
+        kept = (decided.isna() | (decided <= cutoff)).to_numpy(dtype=bool)
+        if not kept.all():
+            ev = ev[kept]
     return ev
 
 
+def _equals(values: pd.Series, text: str, *, missing: bool = False) -> np.ndarray:
+    """``values`` read as text equal ``text`` (``missing`` where NA); a categorical is read once per category."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        same = (pd.Series(values.cat.categories).astype("string") == text).fillna(missing).to_numpy(dtype=bool)
+        return np.append(same, missing)[values.cat.codes.to_numpy()]
+    return (values.astype("string") == text).fillna(missing).to_numpy(dtype=bool)
+
+
+_NEW_ROW_COLUMNS = ["stars", "certified", "district_code"]
+
+
 def _new_rows(ev: pd.DataFrame, year: int) -> pd.DataFrame:
-    is_new = (ev["kind"].astype("string") == "new").fillna(False).astype(bool)
-    return ev[(ev["year"] == year).fillna(False).astype(bool) & is_new]
+    """Rows of ``year`` with kind "new" (the columns the new-entry metrics count: ``_NEW_ROW_COLUMNS``)."""
+    mask = (ev["year"] == year).fillna(False).to_numpy(dtype=bool) & _equals(ev["kind"], "new")
+    return ev[_NEW_ROW_COLUMNS][mask]
 
 
 def _certified(ev: pd.DataFrame) -> pd.Series:
@@ -278,10 +295,12 @@ def _say(key: str, lang: str, **kw) -> str:
 
 
 def _five_star(ev: pd.DataFrame, year: int, lang: str) -> tuple[int, str]:
-    rows = ev[ev["year"] == year]
+    rows = ev[["five_star_candidate", "stars", "certified", "product_id"]][ev["year"] == year]
     cand = rows["five_star_candidate"].fillna(False).astype(bool)
     five = (rows["stars"] == 5).fillna(False) & _certified(rows)
-    keys = rows["product_id"].astype("string").fillna(pd.Series(rows.index.astype(str), index=rows.index))
+    keys = rows["product_id"].astype("string")
+    if keys.isna().any():  # a row without a product id counts as its own product
+        keys = keys.fillna(pd.Series(rows.index.astype(str), index=rows.index))
     n_cand, n_five = keys[cand].nunique(), keys[five].nunique()
     n = keys[cand | five].nunique()
     return n, _say("five_star", lang, cand=n_cand, five=n_five, year=year)
