@@ -703,7 +703,8 @@ def _validity(out: pd.DataFrame, failed: pd.Series) -> None:
     dates = pd.to_datetime(out["decision_date"], errors="coerce")
     from_date = dates + pd.DateOffset(months=months)
     years = pd.to_numeric(out["year"], errors="coerce")
-    year_end = pd.to_datetime(pd.DataFrame({"year": years, "month": 12, "day": 31}, index=out.index), errors="coerce")
+    year_end = pd.to_datetime(pd.DataFrame({"year": years.astype("float64"), "month": 12, "day": 31}, index=out.index),
+                              errors="coerce")
     from_year = year_end + pd.DateOffset(months=months)
     valid = from_date.where(dates.notna(), from_year).where(certified)
     out["valid_until"] = valid
