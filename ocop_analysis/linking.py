@@ -79,7 +79,7 @@ from rapidfuzz import fuzz, process
 
 from .errors import ConfigError
 from .normalize import (_entity_prefixes, clean_text, entity_keys, entity_keys_folded, fold, fold_many, fold_strings,
-                        is_blank, product_key)
+                        is_blank, product_key, replace_prefixes)
 
 __all__ = ["assign_product_ids", "read_links", "LINK_COLUMNS", "LINK_SCORE", "POSSIBLE_SCORE"]
 
@@ -384,17 +384,17 @@ def _entity_rest(ekey: str) -> str:
     return ekey[found.end():] if found else ekey
 
 
-def _entity_rests(ekeys: list[str]) -> list[str]:
-    """``_entity_rest`` of each entity key: one vectorised ``starts_with`` per prefix, longest first."""
+def _entity_rests(ekeys: list[str] | pa.Array) -> list[str] | pa.Array:
+    """``_entity_rest`` of each entity key (a list, or an Arrow array: then one is returned), by
+    ``normalize.replace_prefixes`` (the prefix followed by a space, replaced by nothing)."""
+    prefixes = _folded_prefixes()
+    if isinstance(ekeys, pa.Array):
+        return replace_prefixes(ekeys, prefixes, ("",) * len(prefixes), whole=False)
     try:
-        column = pa.array(ekeys, type=pa.string())
+        column = pa.array(ekeys, type=pa.large_string())
     except (pa.ArrowException, UnicodeError):
         return [_entity_rest(e) for e in ekeys]
-    cut = np.zeros(len(ekeys), dtype=np.int64)
-    for prefix in _folded_prefixes():
-        hit = pc.starts_with(column, prefix + " ").to_numpy(zero_copy_only=False) & (cut == 0)
-        cut[hit] = len(prefix) + 1
-    return [e[c:] if c else e for e, c in zip(ekeys, cut.tolist())]
+    return replace_prefixes(column, prefixes, ("",) * len(prefixes), whole=False).to_pylist()
 
 
 # --------------------------------------------------------------------------- word tables
@@ -694,7 +694,7 @@ def _fuzzy_pairs(keys: _Keys):
     cross = blk >= n_entity
     if cross.any():
         involved = _unique(np.concatenate([keys.entity[a[cross]], keys.entity[b[cross]]]))
-        rests = _Texts(_entity_rests(keys.entities.take(pa.array(involved)).to_pylist()))
+        rests = _Texts(_entity_rests(keys.entities.take(pa.array(involved))))
         ra = np.searchsorted(involved, keys.entity[a[cross]])
         rb = np.searchsorted(involved, keys.entity[b[cross]])
         rest_score = rests.scores(ra, rb)

@@ -793,15 +793,20 @@ def entity_keys(values) -> list[str]:
 
 
 @cache
-def _prefix_words() -> tuple[list[tuple[int, np.ndarray, np.ndarray]], pa.Array, np.ndarray]:
+def _entity_prefix_spellings() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The distinct folded entity-type prefixes, longest first (of equal prefixes the first row of the
-    table wins, as in :func:`_entity_prefix`), each as (UTF-8 length, its bytes as little-endian 8-byte
-    words, the masks of those bytes); their folded canonical spellings, with "" last (no prefix); and
-    whether each canonical spelling is empty (False last)."""
+    table wins, as in :func:`_entity_prefix`), and their folded canonical spellings."""
     canonical: dict[str, str] = {}
     for prefix, _, spelling in _entity_prefixes():  # longest first
         canonical.setdefault(prefix, fold(spelling))
-    prefixes = [p for p in canonical if p]
+    prefixes = tuple(p for p in canonical if p)
+    return prefixes, tuple(canonical[p] for p in prefixes)
+
+
+@cache
+def _prefix_words(prefixes: tuple[str, ...], spellings: tuple[str, ...]):
+    """Each prefix as (UTF-8 length, its bytes as little-endian 8-byte words, the masks of those bytes);
+    the spellings, with "" last (no prefix); and whether each spelling is empty (False last)."""
     words = []
     for prefix in prefixes:
         raw = prefix.encode("utf-8")
@@ -809,9 +814,8 @@ def _prefix_words() -> tuple[list[tuple[int, np.ndarray, np.ndarray]], pa.Array,
         padded = np.frombuffer(raw.ljust(size, b"\0"), dtype="<u8")
         mask = np.frombuffer((b"\xff" * len(raw)).ljust(size, b"\0"), dtype="<u8")
         words.append((len(raw), padded, mask))
-    spellings = [canonical[p] for p in prefixes]
-    return (words, pa.array(spellings + [""], type=pa.large_string()),
-            np.array([not c for c in spellings] + [False]))
+    return (words, pa.array([*spellings, ""], type=pa.large_string()),
+            np.array([not s for s in spellings] + [False]))
 
 
 def _head_words(offsets: np.ndarray, data: np.ndarray, count: int) -> np.ndarray:
@@ -826,40 +830,55 @@ def _head_words(offsets: np.ndarray, data: np.ndarray, count: int) -> np.ndarray
     return heads
 
 
-def entity_keys_folded(folded) -> pa.Array:
-    """:func:`entity_key` of names already folded (as :func:`fold_strings` returns them), in numpy and Arrow.
+def replace_prefixes(folded, prefixes: tuple[str, ...], spellings: tuple[str, ...], *, whole: bool) -> pa.Array:
+    """Each folded name's first prefix (in the order given) followed in it by a space (or, if ``whole``,
+    equal to the name) replaced by its spelling: ``f"{spelling} {rest}".strip()``; other names as they are.
 
-    Each name's first bytes are compared, as 8-byte words, with every prefix (longest first; the prefix
-    must be the whole name or be followed by a space), then the canonical spelling is joined to the rest
-    of the name: ``f"{canonical} {rest}".strip()``, as a folded name has no edge or doubled spaces.
+    In numpy and Arrow, for a column of names already folded (no edge or doubled spaces, no NUL): each
+    name's first bytes are compared with each prefix as 8-byte words, the names are cut in place after
+    their prefix, and the spellings are joined to the rests.
 
-    >>> entity_keys_folded(fold_strings(pa.array(["Hợp tác xã Mỹ Xương", "Cty TNHH", "Ba Hưng"]))).to_pylist()
-    ['htx my xuong', 'cong ty tnhh', 'ba hung']
+    >>> replace_prefixes(pa.array(["hop tac xa my", "hop tac xa", "hop tac xam"]), ("hop tac xa",), ("htx",),
+    ...                  whole=True).to_pylist()
+    ['htx my', 'htx', 'hop tac xam']
     """
     folded = folded.combine_chunks() if isinstance(folded, pa.ChunkedArray) else folded
     folded = folded.cast(pa.large_string()).fill_null("")
     n = len(folded)
-    prefixes, canonicals, bare = _prefix_words()
+    words, spelled, bare = _prefix_words(tuple(prefixes), tuple(spellings))
+    if not words or not n:
+        return folded
     offsets = np.frombuffer(folded.buffers()[1], dtype=np.int64)[folded.offset:folded.offset + n + 1]
     data = folded.buffers()[2]
-    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
     lengths = np.diff(offsets)
-    heads = _head_words(offsets, data, max(size for size, _, _ in prefixes) // 8 + 1)
-    found = np.full(n, len(prefixes), dtype=np.int64)  # the last: no prefix
-    for k, (size, words, masks) in enumerate(prefixes):
+    heads = _head_words(offsets, np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8),
+                        max(size for size, _, _ in words) // 8 + 1)
+    found = np.full(n, len(words), dtype=np.int64)  # the last: no prefix
+    for k, (size, prefix, masks) in enumerate(words):
         after = (heads[:, size // 8] >> np.uint64(8 * (size % 8))) & np.uint64(0xFF)  # 0 past the end
-        hit = (found == len(prefixes)) & (lengths >= size) & ((after == 0x20) | (lengths == size))
-        for w in range(len(words)):
-            hit &= (heads[:, w] & masks[w]) == words[w]
+        hit = (found == len(words)) & (after == 0x20) if not whole else \
+            (found == len(words)) & ((after == 0x20) | (lengths == size))
+        for w in range(len(prefix)):
+            hit &= (heads[:, w] & masks[w]) == prefix[w]
         found[hit] = k
-    cut = np.r_[[size for size, _, _ in prefixes], 0][found]
-    cut += bare[found] & (lengths > cut)  # an empty canonical spelling: the rest without its space
-    # the name split into (prefix, rest) pieces in place: the rests are every second piece
+    cut = np.r_[[size for size, _, _ in words], 0][found]
+    cut += bare[found] & (lengths > cut)  # an empty spelling: the rest without its space
+    # the names split in place into (prefix, rest) pieces: the rests are every second piece
     pieces = np.empty(2 * n + 1, dtype=np.int64)
     pieces[0::2], pieces[1::2] = offsets, offsets[:-1] + cut
-    split = pa.LargeStringArray.from_buffers(2 * n, pa.py_buffer(pieces), folded.buffers()[2])
+    split = pa.LargeStringArray.from_buffers(2 * n, pa.py_buffer(pieces), data)
     rests = split.take(pa.array(np.arange(1, 2 * n, 2)))
-    return pc.binary_join_element_wise(canonicals.take(pa.array(found)), rests, pa.scalar("", pa.large_string()))
+    return pc.binary_join_element_wise(spelled.take(pa.array(found)), rests, pa.scalar("", pa.large_string()))
+
+
+def entity_keys_folded(folded) -> pa.Array:
+    """:func:`entity_key` of names already folded (as :func:`fold_strings` returns them), by
+    :func:`replace_prefixes` with the entity-type prefixes and their canonical spellings.
+
+    >>> entity_keys_folded(fold_strings(pa.array(["Hợp tác xã Mỹ Xương", "Cty TNHH", "Ba Hưng"]))).to_pylist()
+    ['htx my xuong', 'cong ty tnhh', 'ba hung']
+    """
+    return replace_prefixes(folded, *_entity_prefix_spellings(), whole=True)
 
 @cache
 def entity_key(name: Any) -> str:

@@ -465,3 +465,15 @@ def test_text_columns_folded_in_arrow_give_what_the_per_value_fold_gives(rows):
     ids, problems = assign_product_ids(text)
     plain_ids, plain_problems = assign_product_ids(plain)
     assert ids.tolist() == plain_ids.tolist() and problems == plain_problems
+
+
+@given(st.lists(st.tuples(st.sampled_from(["htx", "cong ty tnhh", "cong ty tnhh mtv", "cong ty", "ho sx", "ho",
+                                           "co so", "lien hiep htx", "dntn", "ba", ""]),
+                          st.sampled_from(["", " my xuong", "x", " tan loc 3", "x y", " ß", " dž"])), max_size=20))
+def test_entity_rests_in_arrow_equal_the_one_by_one_rule(pairs):
+    import pyarrow as pa
+    from ocop_analysis.normalize import fold
+    ekeys = [fold(prefix + rest) for prefix, rest in pairs]
+    expected = [linking._entity_rest(e) for e in ekeys]
+    assert linking._entity_rests(ekeys) == expected
+    assert linking._entity_rests(pa.array(ekeys, type=pa.large_string())).to_pylist() == expected

@@ -382,7 +382,7 @@ def test_entity_keys_folded_with_an_empty_canonical_spelling(monkeypatch):
     # no row of the table has one, but entity_key's rule f"{canonical} {rest}".strip() still holds
     import pyarrow as pa
     from ocop_analysis import normalize as nz
-    memos = (nz._prefix_words, nz._prefix_index, nz.entity_key)
+    memos = (nz._entity_prefix_spellings, nz._prefix_words, nz._prefix_index, nz.entity_key)
 
     def forget():
         for memo in memos:
