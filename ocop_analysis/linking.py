@@ -86,7 +86,8 @@ __all__ = ["assign_product_ids", "read_links", "LINK_COLUMNS", "LINK_SCORE", "PO
 LINK_SCORE = 95
 POSSIBLE_SCORE = 85
 SMALL_BLOCK = 24  # blocks up to this size are scored as one list of pairs; larger ones by matrix chunks
-_CHUNK = 64  # names per rapidfuzz.process.cdist call in a large block
+_CHUNK = 24  # names per rapidfuzz.process.cdist call in a large block (calls are cheap; a chunk's
+# comparisons with the names before it in the chunk are wasted, so chunks are small)
 _YEAR0 = 1990  # evaluation years 1990-2052 as the bits of an int64
 
 LINK_COLUMNS = ["entity_a", "product_a", "entity_b", "product_b", "action", "reason"]
