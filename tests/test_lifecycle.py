@@ -432,3 +432,59 @@ def test_expiry_calendar_to_excel_titles_its_sheets_in_the_language_asked(tmp_pa
         # one row per district + the total row; one row per certificate on the call list
         assert len(sheets[titles[0]]) == calendar.counts["district"].nunique() + 1
         assert len(sheets[titles[1]]) == len(calendar.products)
+
+
+# --------------------------------------------------------------------------- same answers however the rows fall
+
+def test_two_results_on_one_day_the_later_row_decides_for_every_product():
+    # 20 identical histories: 3★ of 16/12/2019, then two rows of 29/12/2022 (in the window
+    # 16/12/2021 – 16/06/2023), 4★ then 3★ below it. Results are ordered by date, then by row,
+    # so the 3★ row is the later one: each 2019 certificate is renewed at the same stars, for all
+    # 20 products alike (an unstable sort once answered 4★ for some of them, by position).
+    rows = []
+    for i in range(20):
+        rows += [ev(f"T{i:02d}", "2019-12-16", 3), ev(f"T{i:02d}", "2022-12-29", 4), ev(f"T{i:02d}", "2022-12-29", 3)]
+    reg = Registry(evaluations=schema.coerce_evaluations(rows), as_of=AS_OF)
+    m = lc.cohort_members(reg)
+    c19 = m[m["cohort"] == 2019]
+    assert len(c19) == 20 and c19["stars_after"].tolist() == [3] * 20
+    assert c19["outcome"].astype(str).tolist() == ["same"] * 20
+    # one 2022 certificate per product: the later row of that year, 3★
+    assert m.loc[m["cohort"] == 2022, "stars"].tolist() == [3] * 20
+    r = by_cohort(lc.reevaluation_rates(reg), 2019)
+    assert (r["recognized"], r["reevaluated"], r["same"], r["upgraded"]) == (20, 20, 20, 0)
+    p = lc.build_products(reg)
+    assert p["latest_stars"].tolist() == [3] * 20 and p["stars_now"].tolist() == [3] * 20
+
+
+def test_rates_do_not_depend_on_how_products_are_named(reg):
+    # the rates number products in order of appearance, cohort_members in order of id: same counts
+    rates = lc.reevaluation_rates(reg).set_index("cohort")
+    m = lc.cohort_members(reg)
+    for col in ("due", "reevaluated", "recertified", "failed", "lapsed", "revoked", "superseded", "pending"):
+        assert rates[col].tolist() == m.groupby("cohort")[col].sum().tolist(), col
+    # ids renamed so that their alphabetical order is reversed: the same table
+    ids = sorted(set(reg.evaluations["product_id"]) | set(REVOCATIONS["product_id"]))
+    new_id = {pid: f"P{99 - i:02d}" for i, pid in enumerate(ids)}  # A → P99, B → P98, ...
+    evs = reg.evaluations.assign(product_id=reg.evaluations["product_id"].map(new_id))
+    revs = REVOCATIONS.assign(product_id=REVOCATIONS["product_id"].map(new_id))
+    renamed = Registry(evaluations=evs, revocations=revs, as_of=AS_OF)
+    pd.testing.assert_frame_equal(lc.reevaluation_rates(renamed), lc.reevaluation_rates(reg))
+    pd.testing.assert_frame_equal(lc.transitions(renamed), lc.transitions(reg))
+
+
+def test_revocations_only_of_products_without_results():
+    # A: 3★ of 16/12/2019, expired 16/12/2022, never re-evaluated. The list revokes only O,
+    # which has no result at all: A's certificate is not revoked, O is listed as revoked.
+    reg = Registry(evaluations=schema.coerce_evaluations([ev("A", "2019-12-16", 3)]),
+                   revocations=REVOCATIONS[REVOCATIONS["product_id"] == "O"], as_of=AS_OF)
+    m = lc.cohort_members(reg)
+    assert m[["product_id", "cohort", "revoked", "outcome"]].astype(str).values.tolist() == \
+        [["A", "2019", "False", "lapsed"]]
+    r = by_cohort(lc.reevaluation_rates(reg), 2019)
+    assert (r["recognized"], r["lapsed"], r["revoked"]) == (1, 1, 0)
+    p = lc.build_products(reg).set_index("product_id")["status"].astype(str)
+    assert p.to_dict() == {"A": "expired", "O": "revoked"}
+    # before any result: nothing recognised yet, and the list's revocation is not in force either
+    assert lc.reevaluation_rates(reg, as_of="2019-06-30").empty
+    assert lc.build_products(reg, as_of="2019-06-30").empty

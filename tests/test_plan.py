@@ -244,3 +244,20 @@ def test_scorecard_on_the_sample_matches_its_ground_truth():
     assert card.loc["new_3_star", "actual"] == int((certified & (new25["stars"] == 3)).sum())
     assert card.loc["new_4_star", "actual"] == int((certified & (new25["stars"] == 4)).sum())
     assert card.loc["new_4_star_per_district", "actual"] <= 12
+
+
+def test_scorecard_reads_kind_as_text_and_counts_only_the_plans_old_province(reg, no_lifecycle):
+    # kind as plain text rather than a category: the same counts
+    ev = reg.evaluations
+    text = Registry(evaluations=ev.assign(kind=ev["kind"].astype("string")))
+    pd.testing.assert_frame_equal(plan_scorecard(text, paths.DEFAULT_PLAN), plan_scorecard(reg, paths.DEFAULT_PLAN))
+    # N1 and N2 recorded for the old Tiền Giang: the Đồng Tháp plan counts N3–N7; rows without an old
+    # province stay counted
+    legacy = pd.Series(pd.NA, index=ev.index, dtype="string")
+    legacy[ev["product_id"].isin(["N1", "N2"])] = "tien-giang"
+    legacy[ev["product_id"].isin(["N3", "N4"])] = "dong-thap"
+    merged = Registry(evaluations=ev.assign(legacy_province=legacy))
+    c = _by_item(plan_scorecard(merged, paths.DEFAULT_PLAN))
+    assert c.loc["new_entries", "actual"] == 5
+    assert c.loc["new_4_star", "actual"] == 1  # N3 (N1, N2 left out)
+    assert c.loc["new_3_star", "actual"] == 2  # N4, N5
