@@ -275,11 +275,38 @@ def _fold_table() -> np.ndarray:
     return table
 
 
+def _collapse_spaces(code: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Texts given as the ``_fold_table`` bytes of their characters (0: dropped), ``counts`` characters
+    each, with the dropped characters removed and the spaces collapsed: their bytes and end offsets."""
+    n = len(counts)
+    ends = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=ends[1:])
+    space = code == 0x20
+    edge = np.zeros(len(code) + 1, dtype=bool)
+    edge[ends] = True  # edge[i]: a text starts at character i; edge[i + 1]: one ends with it
+    if (code > 0).all() and not (space & (edge[:-1] | edge[1:] | np.r_[False, space[:-1]])).any():
+        return code.astype(np.uint8), ends  # nothing to remove: the usual clean name
+    owner = np.repeat(np.arange(n, dtype=np.int32), counts)
+    keep = code > 0
+    out, owner = code[keep].astype(np.uint8), owner[keep]
+    # a space is dropped at a text's start, after a space, then at a text's end
+    space = out == 0x20
+    drop = space & np.r_[True, (owner[1:] != owner[:-1]) | space[:-1]]
+    if drop.any():
+        out, owner, space = out[~drop], owner[~drop], space[~drop]
+    drop = space & np.r_[owner[1:] != owner[:-1], True]
+    if drop.any():
+        out, owner = out[~drop], owner[~drop]
+    np.cumsum(np.bincount(owner, minlength=n), out=ends[1:])
+    return out, ends
+
+
 def fold_strings(values) -> pa.Array:
     """:func:`fold` of every value of an Arrow string array (a null is blank: ""), as a ``large_string`` array.
 
     Texts made only of characters ``_fold_table`` knows are folded together in numpy (UTF-8 decoded,
-    each code point looked up, spaces collapsed: no Python call per text); the others through :func:`fold_many`. For a column of distinct names (issue 9).
+    each code point looked up, spaces collapsed: no Python call per text); the others through
+    :func:`fold_many`. For a column of distinct names (issue 9).
 
     >>> fold_strings(pa.array(["Hợp tác xã  Mỹ Xương.", None, "Straße"])).to_pylist()
     ['hop tac xa my xuong', '', 'strasse']
@@ -296,23 +323,12 @@ def fold_strings(values) -> pa.Array:
     data = arr.buffers()[2]
     utf8 = memoryview(data)[offsets[0]:offsets[-1]] if n and data is not None else b""
     cp = np.frombuffer(str(utf8, "utf-8").encode("utf-32-le"), dtype=np.uint32)  # decoded in C
-    owner = np.repeat(np.arange(n, dtype=np.int32), pc.utf8_length(arr).to_numpy(zero_copy_only=False))
+    counts = pc.utf8_length(arr).to_numpy(zero_copy_only=False).astype(np.int64)
     code = np.take(_fold_table(), cp, mode="clip")  # clipped to the last entry, -1: not in the table
-    slow = np.unique(owner[code < 0])
-    keep = code > 0
-    if len(slow):
-        keep &= ~np.isin(owner, slow)
-    out, owner = code[keep].astype(np.uint8), owner[keep]
-    # collapse: a space is dropped at a text's start, after a space, then at a text's end
-    space = out == 0x20
-    drop = space & np.r_[True, (owner[1:] != owner[:-1]) | space[:-1]]
-    if drop.any():
-        out, owner, space = out[~drop], owner[~drop], space[~drop]
-    drop = space & np.r_[owner[1:] != owner[:-1], True]
-    if drop.any():
-        out, owner = out[~drop], owner[~drop]
-    ends = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(owner, minlength=n), out=ends[1:])
+    unknown = np.flatnonzero(code < 0)
+    slow = np.unique(np.searchsorted(np.cumsum(counts), unknown, "right"))  # folded apart below
+    code[unknown] = 0x3F  # a placeholder: those texts' results are replaced
+    out, ends = _collapse_spaces(code, counts)
     result = pa.LargeStringArray.from_buffers(n, pa.py_buffer(ends), pa.py_buffer(out.tobytes()))
     if len(slow):
         folded = pa.array(fold_many(arr.take(pa.array(slow)).to_pylist()), type=pa.large_string())
@@ -806,16 +822,22 @@ def _entity_prefix_spellings() -> tuple[tuple[str, ...], tuple[str, ...]]:
 @cache
 def _prefix_words(prefixes: tuple[str, ...], spellings: tuple[str, ...]):
     """Each prefix as (UTF-8 length, its bytes as little-endian 8-byte words, the masks of those bytes);
+    the prefixes by their first word (as a little-endian number; None: longer than 8 bytes), in order;
     the spellings, with "" last (no prefix); and whether each spelling is empty (False last)."""
-    words = []
-    for prefix in prefixes:
+    words, groups = [], {}
+    for k, prefix in enumerate(prefixes):
         raw = prefix.encode("utf-8")
         size = -(-len(raw) // 8) * 8
         padded = np.frombuffer(raw.ljust(size, b"\0"), dtype="<u8")
         mask = np.frombuffer((b"\xff" * len(raw)).ljust(size, b"\0"), dtype="<u8")
         words.append((len(raw), padded, mask))
-    return (words, pa.array([*spellings, ""], type=pa.large_string()),
+        first = raw.split(b" ", 1)[0]
+        groups.setdefault(int.from_bytes(first, "little") if len(first) <= 8 else None, []).append(k)
+    return (words, groups, pa.array([*spellings, ""], type=pa.large_string()),
             np.array([not s for s in spellings] + [False]))
+
+
+_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)  # masks of the first 0..8 bytes
 
 
 def _head_words(offsets: np.ndarray, data: np.ndarray, count: int) -> np.ndarray:
@@ -823,11 +845,32 @@ def _head_words(offsets: np.ndarray, data: np.ndarray, count: int) -> np.ndarray
     padded = np.concatenate([data[offsets[0]:offsets[-1]], np.zeros(8 * count + 8, dtype=np.uint8)])
     at = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))  # 8 bytes from each byte
     starts, lengths = offsets[:-1] - offsets[0], np.diff(offsets)
-    keep = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [2 ** 64 - 1], dtype=np.uint64)
     heads = np.empty((len(starts), count), dtype=np.uint64)
     for w in range(count):
-        heads[:, w] = at[starts + 8 * w] & keep[np.clip(lengths - 8 * w, 0, 8)]
+        heads[:, w] = at[starts + 8 * w] & _LOW_BYTES[np.clip(lengths - 8 * w, 0, 8)]
     return heads
+
+
+def _first_words(heads: np.ndarray) -> np.ndarray:
+    """Each name's first word (up to its first space or its end) as a little-endian number; 0 when it is
+    longer than 8 bytes (``heads`` from ``_head_words``, two words or more)."""
+    head = heads[:, :2].copy().view(np.uint8)[:, :9]
+    stop = (head == 0x20) | (head == 0)
+    size = np.argmax(stop, axis=1)
+    return np.where(stop.any(axis=1), heads[:, 0] & _LOW_BYTES[size], np.uint64(0))
+
+
+def _first_prefix(heads, lengths, words, ids, whole: bool, none: int) -> np.ndarray:
+    """The id of the first of ``words`` (``_prefix_words``' form) each name starts with, followed by a
+    space (or equal to the name, if ``whole``); ``none`` for no prefix."""
+    found = np.full(len(lengths), none, dtype=np.int64)
+    for k, (size, prefix, masks) in zip(ids, words):
+        after = (heads[:, size // 8] >> np.uint64(8 * (size % 8))) & np.uint64(0xFF)  # 0 past the end
+        hit = (found == none) & ((after == 0x20) | ((lengths == size) if whole else False))
+        for w in range(len(prefix)):
+            hit &= (heads[:, w] & masks[w]) == prefix[w]
+        found[hit] = k
+    return found
 
 
 def replace_prefixes(folded, prefixes: tuple[str, ...], spellings: tuple[str, ...], *, whole: bool) -> pa.Array:
@@ -845,22 +888,23 @@ def replace_prefixes(folded, prefixes: tuple[str, ...], spellings: tuple[str, ..
     folded = folded.combine_chunks() if isinstance(folded, pa.ChunkedArray) else folded
     folded = folded.cast(pa.large_string()).fill_null("")
     n = len(folded)
-    words, spelled, bare = _prefix_words(tuple(prefixes), tuple(spellings))
+    words, groups, spelled, bare = _prefix_words(tuple(prefixes), tuple(spellings))
     if not words or not n:
         return folded
     offsets = np.frombuffer(folded.buffers()[1], dtype=np.int64)[folded.offset:folded.offset + n + 1]
     data = folded.buffers()[2]
     lengths = np.diff(offsets)
     heads = _head_words(offsets, np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8),
-                        max(size for size, _, _ in words) // 8 + 1)
-    found = np.full(n, len(words), dtype=np.int64)  # the last: no prefix
-    for k, (size, prefix, masks) in enumerate(words):
-        after = (heads[:, size // 8] >> np.uint64(8 * (size % 8))) & np.uint64(0xFF)  # 0 past the end
-        hit = (found == len(words)) & (after == 0x20) if not whole else \
-            (found == len(words)) & ((after == 0x20) | (lengths == size))
-        for w in range(len(prefix)):
-            hit &= (heads[:, w] & masks[w]) == prefix[w]
-        found[hit] = k
+                        max(size for size, _, _ in words) // 8 + 2)
+    if None in groups:  # a prefix's first word is longer than 8 bytes: every prefix on every name
+        found = _first_prefix(heads, lengths, words, range(len(words)), whole, len(words))
+    else:  # a prefix fits only names of its first word: each group of prefixes is tried on those alone
+        found = np.full(n, len(words), dtype=np.int64)  # the last: no prefix
+        first = _first_words(heads)
+        for word, members in groups.items():
+            rows = np.flatnonzero(first == word)
+            found[rows] = _first_prefix(heads[rows], lengths[rows], [words[k] for k in members], members,
+                                        whole, len(words))
     cut = np.r_[[size for size, _, _ in words], 0][found]
     cut += bare[found] & (lengths > cut)  # an empty spelling: the rest without its space
     # the names split in place into (prefix, rest) pieces: the rests are every second piece

@@ -398,3 +398,14 @@ def test_entity_keys_folded_with_an_empty_canonical_spelling(monkeypatch):
     finally:
         monkeypatch.undo()
         forget()
+
+
+def test_fold_strings_clean_names_beside_names_folded_apart():
+    # clean names take the shortcut (nothing removed); one text of characters outside the table is
+    # folded by fold_many and put back in its place
+    import pyarrow as pa
+    from ocop_analysis.normalize import _fold, fold_strings
+    values = ["Mỹ Xương", "中文 ＡＢ", "Đặc sản", "x", "ǅ", "Trà  sen"]
+    assert fold_strings(pa.array(values)).to_pylist() == [_fold(v) for v in values] == \
+        ["my xuong", "中文 ａｂ", "dac san", "x", "ǆ", "tra sen"]  # no NFKC: fullwidth stays
+    assert fold_strings(pa.array(values[:4])).to_pylist() == ["my xuong", "中文 ａｂ", "dac san", "x"]
