@@ -81,7 +81,7 @@ def _shift(dates: pd.Series, *offsets: pd.DateOffset) -> list[np.ndarray]:
 
 def _integers(values: pd.Series) -> pd.Series:
     """The column as Int64 (text and floats read as numbers, the rest NA)."""
-    if values.dtype == "Int64":
+    if isinstance(values.dtype, pd.Int64Dtype):
         return values
     return pd.to_numeric(values, errors="coerce").astype("Int64")
 
@@ -226,7 +226,8 @@ def _revocations(reg, certs: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     known = rev.merge(certs[["product_id", "cohort"]].drop_duplicates(), how="left", indicator=True,
                       left_on=["product_id", "year_recognized"], right_on=["product_id", "cohort"])
     rest = rev[known["_merge"].ne("both").to_numpy() & rev["product_id"].isin(certs["product_id"]).to_numpy()]
-    by_date = certs[["product_id", "issued", "cohort"]].astype({"issued": "datetime64[us]"}).sort_values("issued")
+    by_date = certs[["product_id", "issued", "cohort"]].astype({"issued": "datetime64[us]"})
+    by_date = by_date.sort_values("issued", kind="stable")  # same-day certificates stay in date-then-row order
     dated = rest[rest["revoked_on"].notna()].astype({"revoked_on": "datetime64[us]"})
     if len(dated):
         hit = pd.merge_asof(dated.reset_index().sort_values("revoked_on"), by_date, left_on="revoked_on",
@@ -366,15 +367,12 @@ def _with_revocations(out: pd.DataFrame, revs: pd.DataFrame, reg, ids: pd.Index)
 
 # --------------------------------------------------------------------------- cohorts
 
-_MEMBER_FLAGS = ["due", "reevaluated", "recertified", "superseded", "failed", "lapsed", "pending", "revoked"]
-
-
 def _members(reg, as_of, *, ordered: bool = True) -> tuple[pd.DataFrame, _Results]:
     """Cohort certificates and what became of them, on integers (``cohort_members`` adds the text).
 
     Columns: row (position in ``results.rows``), pid, cohort, stars, issued, valid_until, reevaluated_on,
-    stars_after, revoked_on, revocation_reason and the flags ``_MEMBER_FLAGS``, sorted by cohort and
-    product (``ordered=False``: in no set order, for counts). A product's later results are the rows
+    stars_after, revoked_on, revocation_reason and the flags due, reevaluated, recertified, superseded,
+    failed, lapsed, pending, revoked; sorted by cohort and product (``ordered=False``: in no set order, for counts). A product's later results are the rows
     after its certificate in ``results.rows`` (sorted by product and date), so every window is a slice:
     no merge of certificates with results.
     """
