@@ -749,7 +749,8 @@ def _cluster_ids(keys: _Keys, comp: np.ndarray) -> np.ndarray:
         at = np.searchsorted(roots, single)
         ids[at] = [keys.codes[c] for c in code[np.searchsorted(comp_code, single)].tolist()]
         coded[at] = True
-    ids[~coded] = [_anchor_id(keys.names[i]) for i in anchors[~coded].tolist()]
+    uncoded = anchors[~coded]
+    ids[~coded] = list(map(_anchor_id, np.array(keys.names, dtype=object)[uncoded].tolist())) if len(uncoded) else []
     return ids[np.searchsorted(roots, comp)]
 
 
