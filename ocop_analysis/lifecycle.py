@@ -372,9 +372,9 @@ def _members(reg, as_of, *, ordered: bool = True) -> tuple[pd.DataFrame, _Result
 
     Columns: row (position in ``results.rows``), pid, cohort, stars, issued, valid_until, reevaluated_on,
     stars_after, revoked_on, revocation_reason and the flags due, reevaluated, recertified, superseded,
-    failed, lapsed, pending, revoked; sorted by cohort and product (``ordered=False``: in no set order, for counts). A product's later results are the rows
-    after its certificate in ``results.rows`` (sorted by product and date), so every window is a slice:
-    no merge of certificates with results.
+    failed, lapsed, pending, revoked; sorted by cohort and product (``ordered=False``: in no set order,
+    for counts). A product's later results are the rows after its certificate in ``results.rows``
+    (sorted by product and date), so every window is a slice: no merge of certificates with results.
     """
     as_of = _as_of(reg, as_of)
     res = _results(reg, as_of, ordered=ordered)
@@ -752,7 +752,9 @@ def revocations_by_district(reg, *, cohort=None) -> pd.DataFrame:
     reason = reason.where(reason.isin(REVOCATION_REASONS[:2]), "other")
     frame = pd.DataFrame({"district_code": code, "reason": reason})
     if cohort is not None:
-        frame = frame[pd.to_numeric(rev["year_recognized"], errors="coerce").eq(cohort).to_numpy()]
+        # a revocation whose recognition year is not given belongs to no cohort
+        of_cohort = pd.to_numeric(rev["year_recognized"], errors="coerce").eq(cohort).fillna(False)
+        frame = frame[of_cohort.to_numpy(dtype=bool)]
     table = frame.groupby(["district_code", "reason"]).size().unstack(fill_value=0)
     table = table.reindex(columns=REVOCATION_REASONS, fill_value=0)
     out = districts.merge(table, left_on="district_code", right_index=True, how="left")

@@ -272,6 +272,16 @@ def test_revocations_by_district(reg):
     assert lc.revocations_by_district(reg, cohort=2023)["total"].sum() == 1
 
 
+def test_revocations_by_district_of_a_cohort_skip_revocations_without_a_year():
+    # I's recognition year left blank: of the 2019 revocations only E (Lai Vung) and O (Tân Hồng) remain
+    revs = REVOCATIONS.assign(year_recognized=pd.array([2019, None, 2019, 2023], dtype="Int64"))
+    reg = Registry(evaluations=schema.coerce_evaluations(HISTORY), revocations=revs, as_of=AS_OF)
+    r = lc.revocations_by_district(reg, cohort=2019).set_index("district_code")
+    assert r.loc[LAI_VUNG, ["not_reevaluated", "failed_mandatory", "total"]].tolist() == [0, 1, 1]
+    assert r.loc[TAN_HONG, ["not_reevaluated", "total"]].tolist() == [1, 1]
+    assert r["total"].sum() == 2
+
+
 # --------------------------------------------------------------------------- with linking
 
 def test_lifecycle_on_names_linked_across_years():
