@@ -78,8 +78,8 @@ import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
 from .errors import ConfigError
-from .normalize import (_entity_prefixes, clean_text, entity_keys, entity_keys_folded, fold, fold_many, fold_strings,
-                        is_blank, product_key, replace_prefixes)
+from .normalize import (_entity_prefixes, _head_words, clean_text, entity_keys, entity_keys_folded, fold, fold_many,
+                        fold_strings, is_blank, product_key, replace_prefixes)
 
 __all__ = ["assign_product_ids", "read_links", "LINK_COLUMNS", "LINK_SCORE", "POSSIBLE_SCORE"]
 
@@ -456,11 +456,11 @@ def _tokenize_arrow(texts: list[str] | pa.Array):
     split = pc.split_pattern(arr, pattern=" ")
     flat = pc.list_flatten(split)
     owner = pc.list_parent_indices(split).to_numpy()
-    nonempty = pc.greater(pc.binary_length(flat), 0)
-    flat = flat.filter(nonempty)
-    owner = owner[nonempty.to_numpy(zero_copy_only=False)]
+    nonempty = pc.greater(pc.binary_length(flat), 0).to_numpy(zero_copy_only=False)
+    if not nonempty.all():  # an empty text gives one empty "word"
+        flat, owner = flat.filter(pa.array(nonempty)), owner[nonempty]
     encoded = pc.dictionary_encode(flat)
-    by_rank = pc.sort_indices(encoded.dictionary).to_numpy()
+    by_rank = _code_point_order(encoded.dictionary)
     width = max(len(by_rank), 1)
     rank = np.empty(len(by_rank), dtype=np.int64)
     rank[by_rank] = np.arange(len(rank))
@@ -478,6 +478,16 @@ def _tokenize_arrow(texts: list[str] | pa.Array):
     distinct = pairs[_group_starts(pairs)] if len(pairs) else pairs  # the (text, word) sets, sorted
     ptr = np.searchsorted(distinct // width, np.arange(n + 1))
     return sorted_words.to_numpy(zero_copy_only=False).astype(object), lengths, first_word, ptr, distinct % width
+
+
+def _code_point_order(words: pa.Array) -> np.ndarray:
+    """The order sorting distinct texts in code-point order (which is UTF-8 byte order): texts of up to 8
+    bytes as big-endian numbers (zeros after a shorter text sort it first), else by Arrow."""
+    offsets = np.frombuffer(words.buffers()[1], dtype=np.int64)[words.offset:words.offset + len(words) + 1]
+    if len(words) and words.buffers()[2] is not None and np.diff(offsets).max() <= 8:
+        packed = _head_words(offsets, np.frombuffer(words.buffers()[2], dtype=np.uint8), 1)[:, 0]
+        return np.argsort(packed.byteswap())  # distinct texts: distinct numbers, no ties
+    return pc.sort_indices(words).to_numpy()
 
 
 def _tokenize_python(texts: list[str] | pa.Array):

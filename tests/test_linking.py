@@ -477,3 +477,11 @@ def test_entity_rests_in_arrow_equal_the_one_by_one_rule(pairs):
     expected = [linking._entity_rest(e) for e in ekeys]
     assert linking._entity_rests(ekeys) == expected
     assert linking._entity_rests(pa.array(ekeys, type=pa.large_string())).to_pylist() == expected
+
+
+@given(st.lists(st.text(min_size=1, max_size=10), unique=True, max_size=40))
+def test_code_point_order_of_words_sorts_as_python_does(words):
+    # short words as big-endian numbers; a word over 8 bytes sends the whole list to Arrow's sort
+    import pyarrow as pa
+    order = linking._code_point_order(pa.array(words, type=pa.large_string()))
+    assert [words[i] for i in order.tolist()] == sorted(words)
