@@ -482,11 +482,12 @@ def _tokenize_arrow(texts: list[str] | pa.Array):
 
 def _code_point_order(words: pa.Array) -> np.ndarray:
     """The order sorting distinct texts in code-point order (which is UTF-8 byte order): texts of up to 8
-    bytes as big-endian numbers (zeros after a shorter text sort it first), else by Arrow."""
+    bytes and without NUL as big-endian numbers (zeros after a shorter text sort it first), else by Arrow."""
     offsets = np.frombuffer(words.buffers()[1], dtype=np.int64)[words.offset:words.offset + len(words) + 1]
-    if len(words) and words.buffers()[2] is not None and np.diff(offsets).max() <= 8:
-        packed = _head_words(offsets, np.frombuffer(words.buffers()[2], dtype=np.uint8), 1)[:, 0]
-        return np.argsort(packed.byteswap())  # distinct texts: distinct numbers, no ties
+    data = np.frombuffer(words.buffers()[2], dtype=np.uint8) if words.buffers()[2] is not None else None
+    if len(words) and data is not None and np.diff(offsets).max() <= 8 and data[offsets[0]:offsets[-1]].all():
+        packed = _head_words(offsets, data, 1)[:, 0]
+        return np.argsort(packed.byteswap())  # distinct texts without NUL: distinct numbers, no ties
     return pc.sort_indices(words).to_numpy()
 
 

@@ -483,5 +483,6 @@ def test_entity_rests_in_arrow_equal_the_one_by_one_rule(pairs):
 def test_code_point_order_of_words_sorts_as_python_does(words):
     # short words as big-endian numbers; a word over 8 bytes sends the whole list to Arrow's sort
     import pyarrow as pa
-    order = linking._code_point_order(pa.array(words, type=pa.large_string()))
-    assert [words[i] for i in order.tolist()] == sorted(words)
+    for texts in (words, list(dict.fromkeys([*words, "a", "a\x00", "a\x00\x00"]))):  # NUL: Arrow sorts
+        order = linking._code_point_order(pa.array(texts, type=pa.large_string()))
+        assert [texts[i] for i in order.tolist()] == sorted(texts)
