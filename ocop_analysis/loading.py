@@ -801,6 +801,9 @@ def _assign_ids(ev: pd.DataFrame, rev: pd.DataFrame, links_path) -> tuple[pd.Dat
     cols = ["entity_name", "product_name", "district_code", "year", "product_code",
             "source_file", "source_sheet", "source_row"]
     both = pd.concat([_ensure(ev, cols)[cols], _ensure(rev_ok, cols)[cols]], ignore_index=True)
+    for column in ("entity_name", "product_name"):  # text columns: linking folds them in Arrow (fold_strings)
+        if both[column].dtype == object:
+            both[column] = schema.text_column(both[column])
     links = linking.read_links(links_path) if links_path is not None else None
     if len(both):
         ids, problems = linking.assign_product_ids(both, links)

@@ -98,7 +98,7 @@ def coerce_evaluations(df: pd.DataFrame | Iterable[Mapping] | None = None) -> pd
             elif str(dtype) in ("Int64", "Float64"):
                 values = pd.to_numeric(values, errors="coerce")
             elif str(dtype) == "string" and values.dtype == object:
-                out[col] = _text_column(values)
+                out[col] = text_column(values)
                 continue
             out[col] = values.astype(dtype)
         else:
@@ -110,7 +110,7 @@ def coerce_evaluations(df: pd.DataFrame | Iterable[Mapping] | None = None) -> pd
     return out
 
 
-def _text_column(values: pd.Series) -> pd.Series:
+def text_column(values: pd.Series) -> pd.Series:
     """``values.astype("string")`` for an object column: one Arrow conversion when every value is text or
     blank (the loader's columns), else pandas' own conversion (numbers become their text)."""
     import pyarrow as pa

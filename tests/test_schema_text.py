@@ -18,7 +18,7 @@ VALUES = st.one_of(st.text(), st.none(), st.just(np.nan), st.just(pd.NA), st.int
 @given(st.lists(VALUES, max_size=30))
 def test_text_column_equals_astype_string(values):
     column = pd.Series(values, dtype=object, name="product_name")
-    pd.testing.assert_series_equal(schema._text_column(column), column.astype("string"))
+    pd.testing.assert_series_equal(schema.text_column(column), column.astype("string"))
 
 
 def test_coerce_keeps_text_numbers_and_blanks():
