@@ -382,7 +382,7 @@ def main(argv=None) -> int:
     rss = bench_rss(files["flat"], args.openpyxl) if args.rss else []
     profile = profile_load(files["flat"])
 
-    md = [f"# Benchmark results (issue 9)", "",
+    md = ["# Benchmark results (issue 9)", "",
           f"`make bench` (benchmarks/run.py), {started}; {args.rows:,} evaluation rows (benchmarks/generate.py: "
           f"flat = one sheet, messy = 12 district sheets with title rows, 2-row merged header, year sections, "
           f"subtotals, signature). Medians of {repeat} runs in one process, kit and baseline interleaved"
