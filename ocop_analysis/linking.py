@@ -323,10 +323,22 @@ class _Keys:
         values = {name: [None if missing else str(v) for v, missing in
                          zip(col.astype(object).tolist(), col.isna().tolist())] for name, col in values.items()}
         rows_shown = pd.to_numeric(_column(self.df, "source_row"), errors="coerce").astype("Int64").iloc[last]
-        values["row"] = [None if pd.isna(r) else int(r) for r in rows_shown.astype(object).tolist()]
-        values["first_year"] = [None if y == np.iinfo(np.int64).max else y
-                                for y in self.first_year[self.row_key[last]].tolist()]
+        values["row"] = [None if missing else r for r, missing in
+                         zip(rows_shown.to_numpy(dtype=np.int64, na_value=0).tolist(), rows_shown.isna().tolist())]
+        never = np.iinfo(np.int64).max
+        values["first_year"] = [None if y == never else y for y in self.first_year[self.row_key[last]].tolist()]
         records = [dict(zip(values, cells)) for cells in zip(*values.values())]
+        for record in records:  # what each warning naming this row writes of it, worked out once
+            file, sheet, row = record["file"], record["sheet"], record["row"]
+            record["file_out"] = None if is_blank(file) else file
+            record["sheet_out"] = None if is_blank(sheet) else sheet
+            parts = ["?" if record["file_out"] is None else file]
+            if record["sheet_out"] is not None:
+                parts.append(f"sheet {sheet}")
+            if row is not None:
+                parts.append(f"row {row}")
+            record["where"] = ", ".join(parts)
+            record["csv"] = _csv_cell(record["entity_name"]) + "," + _csv_cell(record["product_name"])
         return dict(zip(self.row_key[last].tolist(), records))
 
 
@@ -765,32 +777,20 @@ def _cluster_ids(keys: _Keys, comp: np.ndarray) -> np.ndarray:
     return ids[np.searchsorted(roots, comp)]
 
 
-def _where(row: dict) -> str:
-    parts = [str(row["file"]) if not is_blank(row["file"]) else "?"]
-    if not is_blank(row["sheet"]):
-        parts.append(f"sheet {row['sheet']}")
-    if not is_blank(row["row"]):
-        parts.append(f"row {int(row['row'])}")
-    return ", ".join(parts)
-
-
 def _possible_link_problem(shown: list[dict], a: int, b: int, score: float) -> dict:
     """The warning for names a and b (key positions); ``shown`` holds each name's row to cite."""
     ra, rb = shown[a], shown[b]
-    if not is_blank(rb["first_year"]) and (is_blank(ra["first_year"]) or rb["first_year"] < ra["first_year"]):
+    if rb["first_year"] is not None and (ra["first_year"] is None or rb["first_year"] < ra["first_year"]):
         ra, rb = rb, ra
-    line = ",".join(_csv_cell(v) for v in (ra["entity_name"], ra["product_name"],
-                                           rb["entity_name"], rb["product_name"])) + ",confirm,<why>"
-    message = (f'"{ra["product_name"]}" of {ra["entity_name"]} ({_where(ra)}) may be the same product as '
-               f'"{rb["product_name"]}" of {rb["entity_name"]} ({_where(rb)}); similarity {score:.0f}/100, '
+    line = ra["csv"] + "," + rb["csv"] + ",confirm,<why>"
+    message = (f'"{ra["product_name"]}" of {ra["entity_name"]} ({ra["where"]}) may be the same product as '
+               f'"{rb["product_name"]}" of {rb["entity_name"]} ({rb["where"]}); similarity {score:.0f}/100, '
                f"not linked. Decide in data/links.csv: {line} (or split if they differ)")
-    return {"file": None if is_blank(rb["file"]) else str(rb["file"]),
-            "sheet": None if is_blank(rb["sheet"]) else str(rb["sheet"]),
-            "row": None if is_blank(rb["row"]) else int(rb["row"]),
+    return {"file": rb["file_out"], "sheet": rb["sheet_out"], "row": rb["row"],
             "column": "product_name", "value": str(rb["product_name"]),
             "problem": "possible_link", "message": message}
 
 
 def _csv_cell(value) -> str:
     text = "" if is_blank(value) else str(value)
-    return '"' + text.replace('"', '""') + '"' if any(ch in text for ch in ',"\n') else text
+    return '"' + text.replace('"', '""') + '"' if "," in text or '"' in text or "\n" in text else text

@@ -59,7 +59,11 @@ def is_blank(value: Any) -> bool:
         return True
     if isinstance(value, float) and math.isnan(value):
         return True
-    return isinstance(value, str) and not value.translate(_ODD_SPACES).strip()
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    # the first character left is not whitespace: the text is blank only if it is an odd space
+    return not text or (text[0] in _ODD_SPACES_CHARS and not text.translate(_ODD_SPACES).strip())
 
 
 def clean_text(value: Any) -> str | None:

@@ -409,3 +409,13 @@ def test_fold_strings_clean_names_beside_names_folded_apart():
     assert fold_strings(pa.array(values)).to_pylist() == [_fold(v) for v in values] == \
         ["my xuong", "中文 ａｂ", "dac san", "x", "ǆ", "tra sen"]  # no NFKC: fullwidth stays
     assert fold_strings(pa.array(values[:4])).to_pylist() == ["my xuong", "中文 ａｂ", "dac san", "x"]
+
+
+@given(st.one_of(st.text(alphabet=st.sampled_from([" ", "\t", "\n", "\u00a0", "\u2007", "\u202f", "\u200b", "\u2060",
+                                                   "\ufeff", "\u3000", "a", "ữ", "_", "\x00"]), max_size=6),
+                 st.text(max_size=6), st.none(), st.floats(), st.integers()))
+def test_is_blank_is_whitespace_and_odd_spaces_only(value):
+    from ocop_analysis.normalize import _ODD_SPACES, is_blank
+    plain = value is None or (isinstance(value, float) and value != value) or \
+        (isinstance(value, str) and not value.translate(_ODD_SPACES).strip())
+    assert is_blank(value) == plain
