@@ -51,8 +51,10 @@ It does not depend on row order and survives adding newer registries.
 Cost grows with the block sizes, not with the registry squared: a block holds
 one entity's products, or one district's products that start with one word.
 Everything is computed over integer ids in numpy, per distinct name and never per
-row or per pair in Python: the keys and their years (as bit masks), districts and
-codes; the blocks as (block, name) lists; the pairs of blocks up to ``SMALL_BLOCK``
+row or per pair in Python: the distinct names of a text column folded at once
+(``normalize.fold_strings``: each character looked up in a table read off ``fold``;
+the entity-type prefix replaced by ``normalize.entity_keys_folded``); the keys and
+their years (as bit masks), districts and codes; the blocks as (block, name) lists; the pairs of blocks up to ``SMALL_BLOCK``
 names as one list scored by ``rapidfuzz.process.cpdist``, larger blocks by
 ``process.cdist`` on names sorted by length, a chunk against the names after it
 whose length can still reach 85 (ratio <= 200 * shorter / (shorter + longer));

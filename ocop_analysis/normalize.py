@@ -928,6 +928,7 @@ def entity_keys_folded(folded) -> pa.Array:
     """
     return replace_prefixes(folded, *_entity_prefix_spellings(), whole=True)
 
+
 @cache
 def entity_key(name: Any) -> str:
     """Identity key of an entity: folded, with the type prefix in one canonical spelling,
