@@ -194,19 +194,12 @@ def _certificates(rows: pd.DataFrame) -> np.ndarray:
     return at[~pd.Index(key).duplicated(keep="last")]
 
 
-def _cert_frame(res: _Results, at: np.ndarray) -> pd.DataFrame:
-    """product_id, cohort, issued of the certificates at ``at`` (what ``_revocations`` ties revocations to)."""
-    rows = res.rows
-    return pd.DataFrame({"product_id": res.product_id(rows["pid"].to_numpy()[at]),
-                         "cohort": pd.Series(rows["year"].array.take(at)),
-                         "issued": pd.Series(rows["when"].array.take(at))})
-
-
-def _revocations(reg, certs: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+def _revocations(reg, res: _Results, at: np.ndarray, as_of: pd.Timestamp) -> pd.DataFrame:
     """Revocations in force by ``as_of``, each tied to the certificate it revoked (product_id, cohort).
 
     The certificate is the one of the revocation's recognition year when that exists, else the
-    product's latest certificate issued before the revocation date.
+    product's latest certificate issued by the revocation date (undated: its latest). ``at``: the
+    certificates (``_certificates``), positions in ``res.rows``, in product, date and row order.
     """
     cols = ["product_id", "cohort", "revoked_on", "reason"]
     if not _has_revocations(reg):
@@ -222,28 +215,45 @@ def _revocations(reg, certs: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     })
     rev = rev[rev["revoked_on"].isna() | (rev["revoked_on"] <= as_of)]
     rev = rev.reset_index(drop=True)
-    cohort = rev["year_recognized"].copy()
-    known = rev.merge(certs[["product_id", "cohort"]].drop_duplicates(), how="left", indicator=True,
-                      left_on=["product_id", "year_recognized"], right_on=["product_id", "cohort"])
-    # Series.isin on text against 10,000s of ids takes a second; an index lookup takes milliseconds
-    certified = pd.Index(certs["product_id"].unique()).get_indexer(rev["product_id"]) >= 0
-    rest = rev[known["_merge"].ne("both").to_numpy() & certified]
-    by_date = certs[["product_id", "issued", "cohort"]].astype({"issued": "datetime64[us]"})
-    by_date = by_date.sort_values("issued", kind="stable")  # same-day certificates stay in date-then-row order
-    dated = rest[rest["revoked_on"].notna()].astype({"revoked_on": "datetime64[us]"})
-    if len(dated):
-        hit = pd.merge_asof(dated.reset_index().sort_values("revoked_on"), by_date, left_on="revoked_on",
-                            right_on="issued", by="product_id", direction="backward").set_index("index")["cohort"]
-        hit = hit.dropna()
-        cohort.loc[hit.index] = hit.astype("Int64")
-    undated = rest[rest["revoked_on"].isna()]
-    if len(undated):
-        theirs = by_date[pd.Index(undated["product_id"].unique()).get_indexer(by_date["product_id"]) >= 0]
-        last = theirs.groupby("product_id").tail(1).set_index("product_id")["cohort"]
-        cohort.loc[undated.index] = undated["product_id"].map(last).astype("Int64")
-    rev["cohort"] = cohort.astype("Int64")
+    rev["cohort"] = _revoked_cohort(res, at, rev)
     return (rev.sort_values("revoked_on").groupby(["product_id", "cohort"], dropna=False).tail(1)
             [cols].reset_index(drop=True))
+
+
+def _revoked_cohort(res: _Results, at: np.ndarray, rev: pd.DataFrame) -> pd.Series:
+    """The cohort of the certificate each revocation revoked (see ``_revocations``), on integers."""
+    rows = res.rows
+    cpid = rows["pid"].to_numpy()[at]
+    cyear = rows["year"].to_numpy(dtype="int64", na_value=0)[at]
+    rpid = res.ids.get_indexer(rev["product_id"])
+    cohort = rev["year_recognized"].copy()
+    years = pd.Index(np.unique(cyear))
+    ryear = years.get_indexer(cohort)
+    known = (rpid >= 0) & (ryear >= 0)
+    pairs = pd.Index(cpid.astype(np.int64) * len(years) + years.get_indexer(cyear))
+    known[known] = pairs.get_indexer(rpid[known].astype(np.int64) * len(years) + ryear[known]) >= 0
+    certified = np.zeros(len(res.ids) + 1, dtype=bool)
+    certified[cpid] = True
+    rest = ~known & certified[rpid]  # rpid -1 reads the last cell: False
+    dated = rest & rev["revoked_on"].notna().to_numpy(dtype=bool)
+    if dated.any():
+        # the latest certificate of the product issued by the revocation date: certificates sorted by
+        # product then date, dates ranked together with the revocation dates
+        issued = rows["when"].to_numpy().astype("datetime64[us]")[at]
+        revoked = rev["revoked_on"].to_numpy().astype("datetime64[us]")[dated]
+        rank = pd.factorize(np.concatenate([issued, revoked]), sort=True)[0].astype(np.int64)
+        span = int(rank.max()) + 1
+        ckey = cpid.astype(np.int64) * span + rank[:len(at)]
+        qpid = rpid[dated].astype(np.int64)
+        before = np.searchsorted(ckey, qpid * span + rank[len(at):], side="right") - 1
+        found = (before >= 0) & (cpid[np.maximum(before, 0)] == qpid)
+        where = np.flatnonzero(dated)[found]
+        cohort.iloc[where] = pd.array(cyear[before[found]], dtype="Int64")
+    undated = rest & rev["revoked_on"].isna().to_numpy(dtype=bool)
+    if undated.any():
+        last = np.searchsorted(cpid, rpid[undated], side="right") - 1  # the product's latest certificate
+        cohort.iloc[np.flatnonzero(undated)] = pd.array(cyear[last], dtype="Int64")
+    return cohort.astype("Int64")
 
 
 def _has_revocations(reg) -> bool:
@@ -309,8 +319,7 @@ def build_products(reg, as_of=None) -> pd.DataFrame:
         "valid_until_estimated": pick("valid_until_estimated", newest),
         "_cohort": pick("year", newest), "_stars": pick("stars", newest),
     })
-    revs = _revocations(reg, _cert_frame(res, _certificates(rows)), as_of) if _has_revocations(reg) \
-        else _no_revocations()
+    revs = _revocations(reg, res, _certificates(rows), as_of)
     out = _with_revocations(out, revs, reg, res.ids)
     soon = as_of + _months(reference.rule("expiring_soon_months"))
     valid = out["valid_until"]
@@ -421,7 +430,7 @@ def _members(reg, as_of, *, ordered: bool = True) -> tuple[pd.DataFrame, _Result
         "due": due, "reevaluated": reevaluated, "recertified": recertified, "superseded": superseded,
         "failed": reevaluated & ~recertified, "lapsed": due & ~reevaluated & ~superseded,
     })
-    revs = _revocations(reg, _cert_frame(res, at), as_of) if _has_revocations(reg) else _no_revocations()
+    revs = _revocations(reg, res, at, as_of)
     hit = _revocation_of(res, m, revs)
     m["revoked"] = revoked = hit >= 0
     m["revoked_on"] = pd.Series(revs["revoked_on"].array.take(hit, allow_fill=True))
