@@ -668,18 +668,20 @@ def _subset_pairs(keys: _Keys, prod: _Texts, block: np.ndarray, member: np.ndarr
     word = prod.words[_ranges(prod.ptr[text], count)]
     place = block[entry].astype(np.int64) * prod.width + word
     postings = np.argsort(place)
-    sorted_place = place[postings]
-    sizes = np.diff(np.r_[np.flatnonzero(_group_starts(sorted_place)), len(place)])
-    freq = np.empty(len(place), dtype=np.int64)
-    freq[postings] = np.repeat(sizes, sizes)  # how many names of the block have the word
-    # each name's rarest word in its block (ties: the smaller word id); entries are grouped by name
-    rare = np.zeros(len(member), dtype=np.int64)
+    starts = np.flatnonzero(_group_starts(place[postings]))  # the postings of each (block, word)
+    sizes = np.diff(np.r_[starts, len(place)])
+    group = np.empty(len(place), dtype=np.int64)
+    group[postings] = np.repeat(np.arange(len(sizes)), sizes)
+    # each name's rarest word in its block (ties: the smaller word id); entries are grouped by name, and
+    # a name's words are distinct, so one entry of each name holds its minimum
+    rank = sizes[group] * prod.width + word  # how many names of the block have the word, then the word
     has_words = count > 0
-    rare[has_words] = np.minimum.reduceat(freq * prod.width + word, (np.cumsum(count) - count)[has_words])
+    lowest = np.minimum.reduceat(rank, (np.cumsum(count) - count)[has_words])
+    rare_group = np.zeros(len(member), dtype=np.int64)
+    rare_group[has_words] = group[rank == np.repeat(lowest, count[has_words])]
     two = np.flatnonzero(count >= 2)
-    rare_place = block[two].astype(np.int64) * prod.width + rare[two] % prod.width
-    lo = np.searchsorted(sorted_place, rare_place, "left")
-    hi = np.searchsorted(sorted_place, rare_place, "right")
+    lo = starts[rare_group[two]]
+    hi = lo + sizes[rare_group[two]]
     i = np.repeat(two, hi - lo)
     j = entry[postings[_ranges(lo, hi - lo)]]
     blk, a, b = block[i], np.minimum(member[i], member[j]), np.maximum(member[i], member[j])
