@@ -791,7 +791,25 @@ def entity_type(name: Any) -> str:
 
 
 def entity_types(values) -> list[str]:
-    """``[entity_type(v) for v in values]`` over :func:`fold_many`."""
+    """``[entity_type(v) for v in values]``: texts (and None) folded in numpy by :func:`fold_strings`, their
+    prefixes found as :func:`entity_keys_folded` finds them; a list holding other values over :func:`fold_many`.
+
+    >>> entity_types(["HTX Mỹ Xương", "Cty TNHH Ecolotus", None, "Ba Hưng"])
+    ['cooperative', 'company', 'other', 'other']
+    """
+    values = list(values)
+    if values and set(map(type, values)) <= {str, type(None)}:
+        try:
+            column = pa.array(values, type=pa.large_string())
+        except (pa.ArrowException, UnicodeError):  # a lone surrogate
+            column = None
+        if column is not None:
+            rows = _entity_prefix_rows()
+            prefixes, spellings = _entity_prefix_spellings()
+            if not prefixes:
+                return ["other"] * len(values)
+            found = _found_prefixes(fold_strings(column), prefixes, spellings, True)[0]
+            return np.array([etype for etype, _ in rows.values()] + ["other"], dtype=object)[found].tolist()
     out = []
     for key in fold_many(values):
         found = _entity_prefix(key)
@@ -813,14 +831,19 @@ def entity_keys(values) -> list[str]:
 
 
 @cache
+def _entity_prefix_rows() -> dict[str, tuple[str, str]]:
+    """Each distinct folded entity-type prefix, longest first, with its (entity type, folded canonical
+    spelling): of equal prefixes the first row of the table wins, as in :func:`_entity_prefix`."""
+    rows: dict[str, tuple[str, str]] = {}
+    for prefix, etype, spelling in _entity_prefixes():  # longest first
+        rows.setdefault(prefix, (etype, fold(spelling)))
+    return rows
+
+
 def _entity_prefix_spellings() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The distinct folded entity-type prefixes, longest first (of equal prefixes the first row of the
-    table wins, as in :func:`_entity_prefix`), and their folded canonical spellings."""
-    canonical: dict[str, str] = {}
-    for prefix, _, spelling in _entity_prefixes():  # longest first
-        canonical.setdefault(prefix, fold(spelling))
-    prefixes = tuple(p for p in canonical if p)
-    return prefixes, tuple(canonical[p] for p in prefixes)
+    """The distinct folded entity-type prefixes, longest first, and their folded canonical spellings."""
+    rows = _entity_prefix_rows()
+    return tuple(rows), tuple(spelling for _, spelling in rows.values())
 
 
 @cache
@@ -877,6 +900,28 @@ def _first_prefix(heads, lengths, words, ids, whole: bool, none: int) -> np.ndar
     return found
 
 
+def _found_prefixes(folded: pa.Array, prefixes: tuple[str, ...], spellings: tuple[str, ...], whole: bool):
+    """For each name of a folded ``large_string`` array: the index of its first prefix (``len(prefixes)``:
+    none), as :func:`replace_prefixes` finds it; and the array's offsets and lengths in bytes."""
+    n = len(folded)
+    words, groups, _, _ = _prefix_words(prefixes, spellings)
+    offsets = np.frombuffer(folded.buffers()[1], dtype=np.int64)[folded.offset:folded.offset + n + 1]
+    data = folded.buffers()[2]
+    lengths = np.diff(offsets)
+    heads = _head_words(offsets, np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8),
+                        max(size for size, _, _ in words) // 8 + 2)
+    if None in groups:  # a prefix's first word is longer than 8 bytes: every prefix on every name
+        return _first_prefix(heads, lengths, words, range(len(words)), whole, len(words)), offsets, lengths
+    # a prefix fits only names of its first word: each group of prefixes is tried on those alone
+    found = np.full(n, len(words), dtype=np.int64)  # the last: no prefix
+    first = _first_words(heads)
+    for word, members in groups.items():
+        rows = np.flatnonzero(first == word)
+        found[rows] = _first_prefix(heads[rows], lengths[rows], [words[k] for k in members], members,
+                                    whole, len(words))
+    return found, offsets, lengths
+
+
 def replace_prefixes(folded, prefixes: tuple[str, ...], spellings: tuple[str, ...], *, whole: bool) -> pa.Array:
     """Each folded name's first prefix (in the order given) followed in it by a space (or, if ``whole``,
     equal to the name) replaced by its spelling: ``f"{spelling} {rest}".strip()``; other names as they are.
@@ -892,23 +937,11 @@ def replace_prefixes(folded, prefixes: tuple[str, ...], spellings: tuple[str, ..
     folded = folded.combine_chunks() if isinstance(folded, pa.ChunkedArray) else folded
     folded = folded.cast(pa.large_string()).fill_null("")
     n = len(folded)
-    words, groups, spelled, bare = _prefix_words(tuple(prefixes), tuple(spellings))
+    words, _, spelled, bare = _prefix_words(tuple(prefixes), tuple(spellings))
     if not words or not n:
         return folded
-    offsets = np.frombuffer(folded.buffers()[1], dtype=np.int64)[folded.offset:folded.offset + n + 1]
+    found, offsets, lengths = _found_prefixes(folded, tuple(prefixes), tuple(spellings), whole)
     data = folded.buffers()[2]
-    lengths = np.diff(offsets)
-    heads = _head_words(offsets, np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8),
-                        max(size for size, _, _ in words) // 8 + 2)
-    if None in groups:  # a prefix's first word is longer than 8 bytes: every prefix on every name
-        found = _first_prefix(heads, lengths, words, range(len(words)), whole, len(words))
-    else:  # a prefix fits only names of its first word: each group of prefixes is tried on those alone
-        found = np.full(n, len(words), dtype=np.int64)  # the last: no prefix
-        first = _first_words(heads)
-        for word, members in groups.items():
-            rows = np.flatnonzero(first == word)
-            found[rows] = _first_prefix(heads[rows], lengths[rows], [words[k] for k in members], members,
-                                        whole, len(words))
     cut = np.r_[[size for size, _, _ in words], 0][found]
     cut += bare[found] & (lengths > cut)  # an empty spelling: the rest without its space
     # the names split in place into (prefix, rest) pieces: the rests are every second piece

@@ -382,19 +382,23 @@ def test_entity_keys_folded_with_an_empty_canonical_spelling(monkeypatch):
     # no row of the table has one, but entity_key's rule f"{canonical} {rest}".strip() still holds
     import pyarrow as pa
     from ocop_analysis import normalize as nz
-    memos = (nz._entity_prefix_spellings, nz._prefix_words, nz._prefix_index, nz.entity_key)
+    memos = (nz._entity_prefix_rows, nz._prefix_words, nz._prefix_index, nz.entity_key, nz.entity_type)
 
     def forget():
         for memo in memos:
             memo.cache_clear()
         nz._PREFIX_OF.clear()
 
-    monkeypatch.setattr(nz, "_entity_prefixes", lambda: [("co so", "household", ""), ("htx", "cooperative", "htx")])
+    # longest first, as the real table is sorted; "" (a prefix of punctuation only) fits only a blank name
+    rows = [("co so", "household", ""), ("htx", "cooperative", "htx"), ("", "nobody", "x")]
+    monkeypatch.setattr(nz, "_entity_prefixes", lambda: rows)
     forget()
     try:
-        values = ["Cơ sở Ba Hưng", "Cơ sở", "HTX Mỹ", "Cơ sởx", "Ba"]
+        values = ["Cơ sở Ba Hưng", "Cơ sở", "HTX Mỹ", "Cơ sởx", "Ba", "", None, "  "]
         assert nz.entity_keys_folded(nz.fold_strings(pa.array(values))).to_pylist() == \
-            [nz.entity_key(v) for v in values] == ["ba hung", "", "htx my", "co sox", "ba"]
+            [nz.entity_key(v) for v in values] == ["ba hung", "", "htx my", "co sox", "ba", "x", "x", "x"]
+        assert nz.entity_types(values) == [nz.entity_type(v) for v in values] == \
+            ["household", "household", "cooperative", "other", "other", "nobody", "nobody", "nobody"]
     finally:
         monkeypatch.undo()
         forget()
@@ -419,3 +423,18 @@ def test_is_blank_is_whitespace_and_odd_spaces_only(value):
     plain = value is None or (isinstance(value, float) and value != value) or \
         (isinstance(value, str) and not value.translate(_ODD_SPACES).strip())
     assert is_blank(value) == plain
+
+
+@given(_TEXTS)
+def test_entity_types_of_texts_in_numpy_equal_entity_type_one_by_one(values):
+    from ocop_analysis.normalize import _PREFIX_OF, entity_type, entity_types
+    entity_type.cache_clear()
+    _PREFIX_OF.clear()
+    assert entity_types(values) == [entity_type(v) for v in values]
+
+
+@given(st.lists(st.tuples(_table_prefix_names(), st.sampled_from(["", " Mỹ Xương", "x", " 3", "  Ba"])), max_size=20))
+def test_entity_types_on_every_table_prefix(pairs):
+    from ocop_analysis.normalize import entity_type, entity_types
+    values = [p + rest for p, rest in pairs]
+    assert entity_types(values) == [entity_type(v) for v in values]
