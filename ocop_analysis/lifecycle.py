@@ -352,14 +352,13 @@ def _with_revocations(out: pd.DataFrame, revs: pd.DataFrame, reg, ids: pd.Index)
         return out
     latest = revs.sort_values("revoked_on").groupby("product_id").tail(1).set_index("product_id")["revoked_on"]
     out["revoked_on"] = pd.to_datetime(latest.reindex(ids)).astype("datetime64[us]").to_numpy()
+    # revoked: a revocation of the product tied to its newest certificate's cohort (both unknown match too)
     listed = ids.get_indexer(revs["product_id"])
-    mine = np.zeros(len(out), dtype=bool)
-    mine[listed[listed >= 0]] = True
-    hit = np.zeros(len(out), dtype=bool)
-    hit[mine] = out.loc[mine, ["product_id", "_cohort"]].merge(
-        revs, left_on=["product_id", "_cohort"], right_on=["product_id", "cohort"], how="left",
-        indicator=True)["_merge"].eq("both").to_numpy()
-    out["_revoked"] = hit
+    years = pd.Index(pd.concat([revs["cohort"], out["_cohort"]]).dropna().unique())
+    span = len(years) + 1
+    rkey = listed[listed >= 0].astype(np.int64) * span + 1 + years.get_indexer(revs["cohort"])[listed >= 0]
+    okey = np.arange(len(out), dtype=np.int64) * span + 1 + years.get_indexer(out["_cohort"])
+    out["_revoked"] = np.isin(okey, rkey)
     rid = revs["product_id"].dropna()
     only = sorted(set(rid[ids.get_indexer(rid) < 0]))
     if not only:

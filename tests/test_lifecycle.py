@@ -498,3 +498,16 @@ def test_revocations_only_of_products_without_results():
     # before any result: nothing recognised yet, and the list's revocation is not in force either
     assert lc.reevaluation_rates(reg, as_of="2019-06-30").empty
     assert lc.build_products(reg, as_of="2019-06-30").empty
+
+
+def test_a_revocation_without_a_year_of_a_product_never_certified_marks_it_revoked():
+    # N failed on 10/12/2021 and never held a certificate; a list revokes N on 10/02/2023 without a
+    # recognition year: no certificate to tie it to, so it is matched on "no cohort" and N is revoked
+    revs = pd.DataFrame({"product_id": ["N"], "year_recognized": pd.array([None], dtype="Int64"),
+                         "revoked_on": pd.to_datetime(["2023-02-10"]), "reason": ["other"]})
+    reg = Registry(evaluations=schema.coerce_evaluations(HISTORY), revocations=revs, as_of=AS_OF)
+    p = lc.build_products(reg).set_index("product_id")
+    assert p.at["N", "status"] == "revoked" and p.at["N", "revoked_on"] == pd.Timestamp("2023-02-10")
+    # A (29/12/2022, until 29/12/2025, within 6 months of 30/06/2025) is untouched
+    assert p.at["A", "status"] == "expiring" and pd.isna(p.at["A", "revoked_on"])
+    assert (p["status"] == "revoked").sum() == 1
