@@ -249,7 +249,7 @@ _NEW_ROW_COLUMNS = ["stars", "certified", "district_code"]
 def _new_rows(ev: pd.DataFrame, year: int) -> pd.DataFrame:
     """Rows of ``year`` with kind "new" (the columns the new-entry metrics count: ``_NEW_ROW_COLUMNS``)."""
     mask = (ev["year"] == year).fillna(False).to_numpy(dtype=bool) & _equals(ev["kind"], "new")
-    return ev[_NEW_ROW_COLUMNS][mask]
+    return ev[[c for c in _NEW_ROW_COLUMNS if c in ev]][mask]
 
 
 def _certified(ev: pd.DataFrame) -> pd.Series:
