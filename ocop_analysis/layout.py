@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import reference
@@ -448,9 +449,10 @@ def detect_layout(sheet, province: str = reference.DEFAULT_PROVINCE) -> SheetLay
     data = {"source_row": [r + 1 for r in data_idx]}
     width = max((len(rows[r]) for r in data_idx), default=0)
     data_rows = [rows[r] if len(rows[r]) == width else rows[r] + [""] * (width - len(rows[r])) for r in data_idx]
-    transposed = list(zip(*data_rows)) if data_rows else []
+    # the cells as one 2-D object array (the values themselves, nothing converted); its columns are views
+    grid = np.array(data_rows, dtype=object) if data_rows else np.empty((0, 0), dtype=object)
     for canon, c in cols.items():
-        data[canon] = list(transposed[c]) if c < len(transposed) else [""] * len(data_idx)
+        data[canon] = grid[:, c] if c < grid.shape[1] else np.full(len(data_idx), "", dtype=object)
     marks = {int(k[6:]): c for k, c in cols.items() if k.startswith("stars_")}
     if marks and "stars" not in cols:
         data["stars"] = [_stars_from_marks(row, marks) for row in data_rows]
