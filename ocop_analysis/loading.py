@@ -170,35 +170,38 @@ def _read_file(path: Path, sheets: list, problems: list, ev_parts: list, rev_par
         problems.append(_problem(name, None, None, None, None, "macros_present",
                                  f"File '{name}' carries macros; they were not run — only the cell values were read."))
     file_year = _year_in(path.stem)
-    for sheet in wb.sheets:
-        lay = detect_layout(sheet, province)
-        sheets.append((name, lay))
-        if lay.status != "table":
-            continue
-        if lay.legacy_header:
-            problems.append(_problem(name, sheet.name, None, "header", None, "legacy_encoding",
-                                     f"Sheet '{sheet.name}': the header is typed in the old TCVN3 (.VnTime) encoding; "
-                                     f"it was read by converting it to Unicode."))
-        if sheet.formula_cells:
-            first, col = sheet.formula_cells[0]
-            rows_hit = sorted({r for r, _ in sheet.formula_cells})
-            column = next((c for c, j in lay.columns.items() if j == col), None)
-            problems.append(_problem(
-                name, sheet.name, first, column, None, "formula_without_value",
-                f"Sheet '{sheet.name}', row {first}: {len(rows_hit)} row(s) hold formulas with no saved "
-                f"result (the file was never recalculated); those cells were read as empty. Open the file in Excel, "
-                f"let it recalculate, and save it."))
-        frame = lay.data
-        title_no, title_date = _title_decision(lay.title)
-        context = {"source_file": name, "source_sheet": sheet.name,
-                   "ctx_year": _year_in(lay.title) or _year_in(sheet.name) or file_year,
-                   "ctx_decision_no": title_no, "ctx_decision_date": title_date,
-                   "ctx_sheet_district": lay.sheet_district, "ctx_has_column": ",".join(lay.columns)}
-        for column, value in context.items():
-            # object columns like the cells' (a plain string would make an Arrow "str" column that every
-            # later step converts back to Python objects)
-            frame[column] = np.full(len(frame), value, dtype=object)
-        (rev_parts if lay.kind == "revocations" else ev_parts).append(frame)
+    try:
+        for sheet in wb.sheets:
+            lay = detect_layout(sheet, province)
+            sheets.append((name, lay))
+            if lay.status != "table":
+                continue
+            if lay.legacy_header:
+                problems.append(_problem(name, sheet.name, None, "header", None, "legacy_encoding",
+                                         f"Sheet '{sheet.name}': the header is typed in the old TCVN3 (.VnTime) encoding; "
+                                         f"it was read by converting it to Unicode."))
+            if sheet.formula_cells:
+                first, col = sheet.formula_cells[0]
+                rows_hit = sorted({r for r, _ in sheet.formula_cells})
+                column = next((c for c, j in lay.columns.items() if j == col), None)
+                problems.append(_problem(
+                    name, sheet.name, first, column, None, "formula_without_value",
+                    f"Sheet '{sheet.name}', row {first}: {len(rows_hit)} row(s) hold formulas with no saved "
+                    f"result (the file was never recalculated); those cells were read as empty. Open the file in Excel, "
+                    f"let it recalculate, and save it."))
+            frame = lay.data
+            title_no, title_date = _title_decision(lay.title)
+            context = {"source_file": name, "source_sheet": sheet.name,
+                       "ctx_year": _year_in(lay.title) or _year_in(sheet.name) or file_year,
+                       "ctx_decision_no": title_no, "ctx_decision_date": title_date,
+                       "ctx_sheet_district": lay.sheet_district, "ctx_has_column": ",".join(lay.columns)}
+            for column, value in context.items():
+                # object columns like the cells' (a plain string would make an Arrow "str" column that every
+                # later step converts back to Python objects)
+                frame[column] = np.full(len(frame), value, dtype=object)
+            (rev_parts if lay.kind == "revocations" else ev_parts).append(frame)
+    finally:
+        wb.sheets.close()  # stops the reading thread when a layout fails half-way
 
 
 _YEAR_WORD = re.compile(r"\bnam\s+((?:19|20)\d\d)\b")

@@ -4,8 +4,8 @@ Registries arrive by e-mail and USB stick; the kit must never hang, exhaust
 memory or run anything because of what a file contains. ``check_file(path)``
 (``scan_file``) is called by :func:`ocop_analysis.workbook.read_workbook` before calamine,
 defusedxml or zipfile look inside a file; for an .xlsx the worksheet parts are
-checked last, and calamine may open the workbook once the other parts passed and
-read a sheet once its own part passed (``scan_file(passed=…)``). It refuses, with a plain
+checked last, and calamine may open the workbook once the other parts passed
+(``scan_file(passed=…)``); it reads sheets only after every check. It refuses, with a plain
 :class:`~ocop_analysis.errors.RegistryError` sentence naming the file:
 
 * a file larger than the size cap (default 50 MB; env ``OCOP_MAX_FILE_MB``);
@@ -120,9 +120,9 @@ def scan_file(path: str | Path, lim: Limits | None = None, *, passed=None) -> Sc
 
     ``passed``: for a zip container, called with ``None`` once every part but the worksheets (the parts under
     a ``worksheets/`` folder, checked last, in the zip's order) has passed, then with each worksheet part's
-    name as it passes, so a reader may open the workbook and read a sheet whose part has passed while the
-    others are still being checked (``workbook.stream_workbook``). Not called for other kinds of file, nor
-    after a check fails.
+    name as it passes, so a reader may open the workbook while the worksheets are still being checked
+    (``workbook.stream_workbook``; it reads no sheet before every check has passed). Not called for other
+    kinds of file, nor after a check fails.
     """
     path = Path(path)
     lim = lim or limits()
@@ -171,8 +171,9 @@ def _check_zip(path: Path, lim: Limits, passed=None) -> frozenset[str]:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             _check_directory(name, infos, lim)
-            sheets = [i for i in infos if _is_xml(i.filename) and _is_sheet_path(i.filename)]
-            others = [i for i in infos if _is_xml(i.filename) and not _is_sheet_path(i.filename)]
+            # every part, whatever its name says: relationships can point calamine at any of them
+            sheets = [i for i in infos if _is_sheet_path(i.filename)]
+            others = [i for i in infos if not _is_sheet_path(i.filename)]
             for k, info in enumerate(others + sheets):
                 if k == len(others) and passed is not None:
                     passed(None)
@@ -210,13 +211,10 @@ def _check_directory(name: str, infos: list[zipfile.ZipInfo], lim: Limits) -> No
         raise _bomb(name, f"its parts would unpack to {total / MB:,.0f} MB in all (limit {lim.max_total_bytes / MB:,.0f} MB)")
 
 
-def _is_xml(member: str) -> bool:
-    return member.lower().endswith((".xml", ".rels", ".vml"))
-
-
 _DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 # In a loose XML/HTML file a plain <!DOCTYPE html> is normal; entity declarations are not.
 _SHEET_DATA = re.compile(rb"<(?:[\w.-]+:)?sheetData[\s/>]")  # the cell table of a worksheet part
+_SHEET_WORD = re.compile(rb"sheetData")  # a fast literal search first
 _MARKUP_DECLARATION = re.compile(rb"<!ENTITY|<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
 
 
@@ -243,15 +241,14 @@ def _check_xml_member(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, lim
             # window is also searched as UTF-16)
             if _DECLARATION.search(window) or (not tail and _DECLARATION.search(window[:65536].replace(b"\x00", b""))):
                 raise RegistryError(_entity_message(name))
-            if grid is None and not tail and sheet_kind is None and _SHEET_DATA.search(window):
-                grid = _XlsxGrid()  # a worksheet at a path no workbook uses (xl/data/foo.xml): calamine reads it too
+            if grid is None and _SHEET_WORD.search(window) and _SHEET_DATA.search(window):
+                # a worksheet at a path no workbook uses (xl/data/foo.xml, sheet3.dat, after 1 MB of anything):
+                # a workbook's relationships can send calamine to any part, so every part is looked at whole
+                grid = _XlsxGrid()
             if grid is not None:
                 grid.feed(window, len(tail))
                 if grid.cells > lim.max_cells:
                     raise _grid_error(name, info.filename, grid.height, grid.width, lim)
-            elif len(window) > 8192 and info.file_size > 64 * 1024:
-                # declarations come first in an XML document; the rest of a big non-sheet part need not be read
-                break
             tail = window[-256:]
     if grid is None:
         return False

@@ -164,11 +164,13 @@ def stream_workbook(path: str | Path) -> Workbook:
     """:func:`read_workbook` with ``sheets`` an iterator that gives each sheet as soon as it is read.
 
     An .xlsx/.xlsm is read by calamine in a thread (calamine lets go of the GIL while it parses): it opens
-    the workbook once every part but the worksheets has passed the safety checks, and reads a sheet once
-    that sheet's part has passed, while the main thread goes on checking the next worksheet parts and then
-    lays out the sheets already read. A sheet whose part cannot be told for sure waits for every check. A
-    file that fails a check raises its RegistryError here, after the thread has stopped; a file calamine
-    cannot read raises while the sheets are iterated. Stop iterating early and the thread stops too.
+    the workbook (workbook, relationships, shared strings, styles) once every part but the worksheets has
+    passed the safety checks, while the main thread goes on checking the worksheet parts, and reads the
+    sheets once every part has passed — never before, since which part calamine reads for a sheet is
+    calamine's own reading of the workbook, which a hostile file can make differ from any other — while
+    the main thread lays out the sheets already read. A file that fails a check raises its RegistryError
+    here, after the thread has stopped; a file calamine cannot read raises while the sheets are iterated.
+    Close ``sheets`` (or iterate it to the end) and the thread stops.
     """
     path = Path(path)
     ahead = _ReadAhead(path)
@@ -229,14 +231,14 @@ def _calamine_sheets(path: Path, wait=None):
 def _read_calamine(path: Path, kind: str, formula_parts: frozenset[str] = frozenset(), ahead=None):
     import python_calamine as pc
 
-    missing: dict[str, list] = {}
-    if kind in ("xlsx", "xlsm") and formula_parts:
-        try:
-            missing = _formulas_without_value(path, formula_parts)
-        except Exception:  # the check is a courtesy; calamine reads the values
-            missing = {}
     sheets = ahead.sheets() if ahead is not None and ahead.started else _calamine_sheets(path)
     try:
+        missing: dict[str, list] = {}
+        if kind in ("xlsx", "xlsm") and formula_parts:
+            try:
+                missing = _formulas_without_value(path, formula_parts)
+            except Exception:  # the check is a courtesy; calamine reads the values
+                missing = {}
         while True:
             try:
                 sheet = next(sheets)
@@ -259,52 +261,36 @@ def _read_calamine(path: Path, kind: str, formula_parts: frozenset[str] = frozen
         sheets.close()
 
 
-_PLAIN_SHEET_TARGET = re.compile(r"^(?:/xl/)?worksheets/[A-Za-z0-9_.\-]+\.xml$")
-
-
-def _sheet_parts(path: Path, plain_only: bool = False) -> dict[str, str]:
+def _sheet_parts(path: Path) -> dict[str, str]:
     """Sheet name -> the zip part holding its cells, from workbook.xml and its relationships (read with
-    defusedxml). ``plain_only``: only sheets at an ordinary place (``worksheets/<file>.xml``, the part
-    present under exactly that name), where calamine cannot read another part than this one."""
+    defusedxml), for the formula check."""
     from defusedxml import ElementTree as ET
 
     ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
           "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
     out = {}
     with zipfile.ZipFile(path) as zf:
-        names = zf.namelist()
         book = ET.fromstring(zf.read("xl/workbook.xml"))
         rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
     targets = {rel.get("Id"): rel.get("Target") for rel in rels}
-    # worksheet parts by file name: a plain target must name exactly one, whatever path calamine makes of it
-    by_file: dict[str, int] = {}
-    for n in names:
-        if safety._is_sheet_path(n):
-            by_file[n.rsplit("/", 1)[-1].lower()] = by_file.get(n.rsplit("/", 1)[-1].lower(), 0) + 1
     for sheet in book.iterfind("m:sheets/m:sheet", ns):
         target = targets.get(sheet.get(f"{{{ns['r']}}}id"))
-        if not target:
-            continue
-        member = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-        if plain_only and not (_PLAIN_SHEET_TARGET.match(target) and member in names
-                               and by_file.get(member.rsplit("/", 1)[-1].lower()) == 1):
-            continue
-        out[sheet.get("name")] = member
+        if target:
+            out[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
     return out
 
 
 class _ReadAhead:
-    """calamine reading an .xlsx/.xlsm's sheets in a thread while the safety checks go on (see stream_workbook).
+    """calamine reading an .xlsx/.xlsm in a thread while the safety checks go on (see stream_workbook).
 
-    ``passed`` is safety.scan_file's callback: None when every part but the worksheets has passed (the
-    thread starts then, for an .xlsx/.xlsm), then each worksheet part that passed. A sheet is read once its
-    own part has passed, or once every check has (``all_passed``), never before.
+    ``passed`` is safety.scan_file's callback: None once every part but the worksheets has passed (the
+    thread starts then and opens the workbook, for an .xlsx/.xlsm); the worksheet parts that pass after
+    are not used. ``all_passed`` lets the thread read the sheets; ``cancel`` stops it, never before.
     """
 
     def __init__(self, path: Path):
         self.path = path
         self.cond = threading.Condition()
-        self.checked: set[str] = set()
         self.everything = False   # every check passed
         self.stopped = False      # the reader must stop
         self.items: list = []     # Sheet, or ("error", exc)
@@ -316,14 +302,9 @@ class _ReadAhead:
         return self.thread is not None
 
     def passed(self, member: str | None) -> None:
-        if member is None:
-            if self.thread is None and _sniff_quietly(self.path) in ("xlsx", "xlsm"):
-                self.thread = threading.Thread(target=self._run, name="ocop-calamine", daemon=True)
-                self.thread.start()
-            return
-        with self.cond:
-            self.checked.add(member)
-            self.cond.notify_all()
+        if member is None and self.thread is None and _sniff_quietly(self.path) in ("xlsx", "xlsm"):
+            self.thread = threading.Thread(target=self._run, name="ocop-calamine", daemon=True)
+            self.thread.start()
 
     def all_passed(self) -> None:
         with self.cond:
@@ -337,20 +318,15 @@ class _ReadAhead:
         if self.thread is not None and self.thread is not threading.current_thread():
             self.thread.join()
 
-    def _may_read(self, parts: dict[str, str], name: str) -> bool:
-        member = parts.get(name)
+    def _may_read(self, name: str) -> bool:
         with self.cond:
-            while not self.stopped and not self.everything and (member is None or member not in self.checked):
+            while not self.stopped and not self.everything:
                 self.cond.wait()
             return not self.stopped
 
     def _run(self) -> None:
         try:
-            try:
-                parts = _sheet_parts(self.path, plain_only=True)
-            except Exception:  # an odd workbook.xml: every sheet waits for every check
-                parts = {}
-            sheets = _calamine_sheets(self.path, wait=lambda name: self._may_read(parts, name))
+            sheets = _calamine_sheets(self.path, wait=self._may_read)
             try:
                 for sheet in sheets:
                     with self.cond:

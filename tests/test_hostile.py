@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import socket
 import struct
@@ -316,6 +317,46 @@ def test_calamine_alone_aborts_on_a_far_cell(tmp_path):
     path = far_cell_xlsx(tmp_path, "far_cell.xlsx", b'<row r="1048576"><c r="XFD1048576" t="n"><v>1</v></c></row>')
     result = measured(path, mode="calamine")
     assert result["rc"] != 0 or result.get("outcome") in ("MemoryError", "CalamineError"), result
+
+
+@pytest.mark.parametrize("part", ["xl/worksheets/sheet1.dat", "xl/media/image1.png", "xl/data/sheet1.xml"])
+def test_a_far_cell_in_a_part_with_any_name_is_refused(tmp_path, part):
+    """The workbook's relationships can send calamine to any part; every part is checked whole, whatever
+    its name or extension (a sheet part named .dat was never looked at before review)."""
+    def edit(name, data):
+        if name == "xl/_rels/workbook.xml.rels":
+            return data.replace(b"worksheets/sheet1.xml", part.encode()[3:])
+        if name == "xl/worksheets/sheet1.xml":
+            return data.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="n"><v>1</v></c></row>'
+                                + b"</sheetData>", 1)
+        return data
+    moved = tmp_path / "moved.xlsx"
+    with zipfile.ZipFile(FLAT) as zin, zipfile.ZipFile(moved, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            name = part if info.filename == "xl/worksheets/sheet1.xml" else info.filename
+            zout.writestr(name, edit(info.filename, zin.read(info.filename)))
+    assert_refused_fast(measured(moved), "moved.xlsx", "row 1,048,576 and column 16,384")
+
+
+def test_a_sheet_far_down_a_big_part_is_refused(tmp_path):
+    """A worksheet's cell table after 2 MB of something else in a part at an unusual path is still found."""
+    def edit(name, data):
+        if name == "xl/_rels/workbook.xml.rels":
+            return data.replace(b"worksheets/sheet1.xml", b"data/blob.xml")
+        return data
+    moved = tmp_path / "blob.xlsx"
+    with zipfile.ZipFile(FLAT) as zin, zipfile.ZipFile(moved, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = edit(info.filename, zin.read(info.filename))
+            if info.filename == "xl/worksheets/sheet1.xml":
+                head, sep, rest = data.partition(b"<sheetData>")
+                noise = b"<!-- " + bytes(random.Random(1).choices(b"abcdefgh ", k=2_000_000)) + b" -->"
+                data = head + noise + sep + rest.replace(
+                    b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="n"><v>1</v></c></row></sheetData>', 1)
+                zout.writestr("xl/data/blob.xml", data)
+                continue
+            zout.writestr(info.filename, data)
+    assert_refused_fast(measured(moved), "blob.xlsx", "row 1,048,576 and column 16,384")
 
 
 def test_a_far_row_without_cell_references_is_refused(tmp_path):

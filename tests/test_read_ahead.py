@@ -1,14 +1,17 @@
-"""workbook.stream_workbook (issue 9): calamine reads an .xlsx's sheets in a thread while the safety checks of
-the later sheets go on, and never reads a sheet before its part has passed them.
+"""workbook.stream_workbook (issue 9): calamine opens an .xlsx in a thread while the safety checks of the
+worksheet parts go on, and reads its sheets there (while the main thread lays out the ones read) only
+once every check has passed.
 
-The guarantee that matters is the process surviving a far cell in a *later* sheet: calamine would abort
-the whole process (an uncatchable Rust allocation failure) if the thread read that sheet early. Those
-files are loaded in a child process (test_hostile.measured), so a broken guard fails the test instead of
-killing pytest. The rest pins that streaming reads the same sheets as reading one after the other, that
-the thread stops when iteration stops or fails, and how sheets are mapped to their parts.
+The guarantee that matters is the process surviving a far cell in a later sheet, however the workbook
+maps sheets to parts: calamine would abort the whole process (an uncatchable Rust allocation failure) if
+the thread read that sheet before the checks. Those files are loaded in a child process
+(test_hostile.measured), so a broken guard fails the test instead of killing pytest. The rest pins that
+streaming reads the same sheets as reading one after the other and that the thread stops when iteration
+stops or fails.
 """
 from __future__ import annotations
 
+import re
 import threading
 import zipfile
 from pathlib import Path
@@ -51,23 +54,87 @@ def test_far_cell_in_a_later_sheet_is_refused_and_the_process_survives(tmp_path)
     assert_refused_fast(measured(path), "far_in_c.xlsx", "row 1,048,576 and column 16,384")
 
 
-def test_a_sheet_whose_part_is_not_plain_waits_for_every_check(tmp_path):
-    """Two worksheet parts named sheet3.xml: which one calamine reads is not sure from the names alone, so
-    'C' is read only after every part has passed; the far cell in the one calamine reads is refused first,
-    and the process survives."""
+RT = 'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"'
+C_FIRST = '<sheets><sheet name="C" sheetId="3" r:id="rId3"/><sheet name="A" sheetId="1" r:id="rId1"/>' \
+          '<sheet name="B" sheetId="2" r:id="rId2"/></sheets>'
+
+
+def _sheets(xml: str) -> callable:
+    return lambda data: re.sub(r"<sheets>.*</sheets>", xml, data)
+
+
+def _rels(old: str, new: str) -> callable:
+    return lambda data: data.replace(old, new)
+
+
+# Workbooks where another reading of workbook.xml and its relationships than calamine's own would map the
+# sheet holding the far cell ('C', xl/worksheets/sheet3.xml) to a checked part (found by review; each
+# aborted the process when a sheet was read as soon as "its" part had passed).
+MISREAD = {
+    "a second sheet with the same name": (_sheets(C_FIRST[:-9] + '<sheet name="C" sheetId="4" r:id="rId1"/></sheets>'),
+                                          None),
+    "names that differ only by a tab": (_sheets(C_FIRST.replace('name="C"', 'name="X Y"')[:-9]
+                                                + '<sheet name="X\tY" sheetId="4" r:id="rId1"/></sheets>'), None),
+    "a relationship under another element name": (
+        _sheets(C_FIRST), _rels("</Relationships>", '<Other Id="rId3" Target="/xl/worksheets/sheet1.xml"/></Relationships>')),
+    "a nested relationship": (
+        _sheets(C_FIRST),
+        lambda data: data.replace('Target="/xl/worksheets/sheet3.xml"', 'Target="/xl/worksheets/sheet1.xml"').replace(
+            "</Relationships>", f'<W><Relationship {RT} Id="rId3" Target="/xl/worksheets/sheet3.xml"/></W></Relationships>')),
+}
+
+
+def misread_book(tmp_path: Path, case: str) -> Path:
+    book_edit, rels_edit = MISREAD[case]
+
+    def edit(name, data):
+        if name == "xl/worksheets/sheet3.xml":
+            return data.replace(b"</sheetData>", FAR + b"</sheetData>", 1)
+        if name == "xl/workbook.xml":
+            return book_edit(data.decode()).encode()
+        if name == "xl/_rels/workbook.xml.rels" and rels_edit:
+            return rels_edit(data.decode()).encode()
+        return data
+    return edited_copy(three_sheets(tmp_path / "base.xlsx"), tmp_path / "misread.xlsx", edit)
+
+
+@pytest.mark.parametrize("case", sorted(MISREAD))
+def test_a_far_cell_is_refused_however_the_workbook_maps_its_sheets(tmp_path, case):
+    assert_refused_fast(measured(misread_book(tmp_path, case)), "misread.xlsx", "row 1,048,576 and column 16,384")
+
+
+def test_a_far_cell_behind_a_second_relationships_part_in_other_case_is_refused(tmp_path):
+    """Two zip entries for the workbook's relationships, 'xl/…' and 'XL/…': calamine may read either."""
     base = three_sheets(tmp_path / "base.xlsx")
-    decoy = tmp_path / "decoy.xlsx"
-    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(decoy, "w", zipfile.ZIP_DEFLATED) as zout:
+    path = tmp_path / "two_rels.xlsx"
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        rels = zin.read("xl/_rels/workbook.xml.rels")
         for info in zin.infolist():
             data = zin.read(info.filename)
             if info.filename == "xl/worksheets/sheet3.xml":
-                zout.writestr("xl/extra/worksheets/sheet3.xml", data)
                 data = data.replace(b"</sheetData>", FAR + b"</sheetData>", 1)
+            if info.filename == "xl/workbook.xml":
+                data = _sheets(C_FIRST)(data.decode()).encode()
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                zout.writestr(info.filename, rels.replace(b"/xl/worksheets/sheet3.xml", b"/xl/worksheets/sheet1.xml"))
+                zout.writestr("XL/_rels/workbook.xml.rels", rels)
+                continue
             zout.writestr(info.filename, data)
-    assert workbook._sheet_parts(decoy, plain_only=True) == {"A": "xl/worksheets/sheet1.xml",
-                                                             "B": "xl/worksheets/sheet2.xml"}
-    assert workbook._sheet_parts(decoy)["C"] == "xl/worksheets/sheet3.xml"
-    assert_refused_fast(measured(decoy), "decoy.xlsx", "row 1,048,576 and column 16,384")
+    assert_refused_fast(measured(path), "two_rels.xlsx", "row 1,048,576 and column 16,384")
+
+
+def test_no_sheet_is_read_before_every_check_passed(tmp_path, monkeypatch):
+    path = three_sheets(tmp_path / "three.xlsx", rows_last=2_000)
+    seen = []
+    real = workbook._ReadAhead._may_read
+
+    def spy(self, name):
+        allowed = real(self, name)
+        seen.append((name, allowed, self.everything))
+        return allowed
+    monkeypatch.setattr(workbook._ReadAhead, "_may_read", spy)
+    assert [s.name for s in workbook.read_workbook(path).sheets] == ["A", "B", "C"]
+    assert seen == [("A", True, True), ("B", True, True), ("C", True, True)]
 
 
 def test_streamed_sheets_equal_sheets_read_one_after_the_other(tmp_path):
@@ -111,4 +178,3 @@ def test_sheet_parts_of_an_ordinary_workbook(tmp_path):
     path = three_sheets(tmp_path / "three.xlsx", rows_last=3)
     expected = {"A": "xl/worksheets/sheet1.xml", "B": "xl/worksheets/sheet2.xml", "C": "xl/worksheets/sheet3.xml"}
     assert workbook._sheet_parts(path) == expected
-    assert workbook._sheet_parts(path, plain_only=True) == expected
