@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+import weakref
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -192,6 +193,7 @@ def stream_workbook(path: str | Path) -> Workbook:
         sheets = iter(_nonempty(path, _read_spreadsheetml(path)))
     else:
         sheets = _nonempty(path, _read_calamine(path, kind, scan.formula_parts, ahead))
+        weakref.finalize(sheets, ahead.cancel, join=False)  # sheets dropped unread stop the thread too
     return Workbook(path=path, format=kind, sheets=sheets, has_macros=(kind == "xlsm"))
 
 
@@ -311,11 +313,11 @@ class _ReadAhead:
             self.everything = True
             self.cond.notify_all()
 
-    def cancel(self) -> None:
+    def cancel(self, join: bool = True) -> None:
         with self.cond:
             self.stopped = True
             self.cond.notify_all()
-        if self.thread is not None and self.thread is not threading.current_thread():
+        if join and self.thread is not None and self.thread is not threading.current_thread():
             self.thread.join()
 
     def _may_read(self, name: str) -> bool:

@@ -11,6 +11,7 @@ stops or fails.
 """
 from __future__ import annotations
 
+import gc
 import re
 import threading
 import zipfile
@@ -162,6 +163,29 @@ def test_stopping_early_stops_the_thread(tmp_path):
     assert first.name == "A" and first.rows[1][1] == "Sản phẩm A1"
     sheets.close()
     assert not reading_threads()
+
+
+def test_sheets_dropped_unread_stop_the_thread(tmp_path, monkeypatch):
+    """Sheets never iterated (the generator never started, so no cleanup of its own runs) still stop the
+    thread once dropped: it reads at most the sheet it is on, not the rest of the workbook."""
+    path = three_sheets(tmp_path / "three.xlsx", rows_last=3)
+    release, read = threading.Event(), []
+    real = workbook._calamine_sheets
+
+    def held(p, wait=None):  # calamine's sheets, the thread held after each until the test lets it go
+        for sheet in real(p, wait):
+            read.append(sheet.name)
+            yield sheet
+            release.wait(30)
+    monkeypatch.setattr(workbook, "_calamine_sheets", held)
+    sheets = workbook.stream_workbook(path).sheets
+    threads = reading_threads()
+    del sheets
+    gc.collect()
+    release.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert "C" not in read and not reading_threads()
 
 
 def test_a_damaged_later_sheet_is_a_plain_error_and_the_thread_stops(tmp_path):
