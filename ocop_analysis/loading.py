@@ -341,7 +341,7 @@ def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
     origin = origin.where(dist_col.notna() | section.notna() | sheet_name.notna(), "address")
     match, status, out["district_code"] = _parts(text, lambda t: _district_parts(t, province), 3)
     names = reference.district_names(province)
-    out["district"] = map_unique(out["district_code"], lambda c: None if c is None else names.get(c, np.nan))
+    out["district"] = map_unique(out["district_code"], names.get)
     status = _locate(raw, out, text, status, rejected, province, problems, from_address=origin == "address")
     prov = _PROVINCE_NAMES.get(province, province)
     bad = ~rejected
@@ -424,9 +424,9 @@ def _parse_evaluations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
     group_text = group_raw.where(~map_unique(group_raw, is_blank).astype(bool), sub_raw)
     tax = map_unique(out["year"], lambda y: taxonomy_for_year(None if y is None or y is pd.NA else int(y)))
     out["group_source"] = map_unique(group_text, clean_text)
-    gstatus, out["group"] = _pair_parts(tax, out["group_source"], lambda t, g: _group_parts(t, g), 2)
+    gstatus, out["group"] = _pair_parts(tax, out["group_source"], _group_parts, 2)
     names = reference.group_names()
-    out["group_name"] = map_unique(out["group"], lambda g: None if g is None else names.get(g, np.nan))
+    out["group_name"] = map_unique(out["group"], names.get)
     report(~rejected & (gstatus == "unknown"), "unknown_group", "group", group_text,
            lambda i, v: f"{_where(out.at[i, 'source_sheet'], out.at[i, 'source_row'])}: product group '{v}' is not "
                         f"one of the six OCOP product groups of Decision {_DECISION_OF[tax.at[i]]}; the row was loaded without "
@@ -515,12 +515,17 @@ def _parts(series: pd.Series, func, n: int) -> list[pd.Series]:
     codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
     table = [func(u) for u in uniques]
     table.append(func(None) if (codes < 0).any() else (None,) * n)
+    return _spread(table, codes, series.index, n)
+
+
+def _spread(table: list[tuple], codes: np.ndarray, index: pd.Index, n: int) -> list[pd.Series]:
+    """n Series, one per part of the tuples in ``table``, placed on the rows by ``codes``."""
     out = []
     for k in range(n):
         column = np.empty(len(table), dtype=object)
         for j, t in enumerate(table):
             column[j] = t[k]
-        out.append(pd.Series(column[codes], index=series.index, dtype=object))
+        out.append(pd.Series(column[codes], index=index, dtype=object))
     return out
 
 
@@ -542,13 +547,7 @@ def _pair_parts(first: pd.Series, second: pd.Series, func, n: int) -> list[pd.Se
     pair = (c1 % len(u1)).astype(np.int64) * len(u2) + c2 % len(u2)
     codes, uniques = pd.factorize(pair)
     table = [func(u1[p // len(u2)], u2[p % len(u2)]) for p in uniques.tolist()]
-    out = []
-    for k in range(n):
-        column = np.empty(len(table), dtype=object)
-        for j, t in enumerate(table):
-            column[j] = t[k]
-        out.append(pd.Series(column[codes], index=first.index, dtype=object))
-    return out
+    return _spread(table, codes, first.index, n)
 
 
 def _star_value(value) -> tuple[str, int | None]:
@@ -756,7 +755,7 @@ def _parse_revocations(raw: pd.DataFrame, province: str) -> tuple[pd.DataFrame, 
                                      _unknown_district_msg(sheet, row, dist.at[i], m, "district", prov, province)))
         rejected.at[i] = True
     out["district_code"] = match.map(lambda m: m.code)
-    out["district"] = map_unique(out["district_code"], lambda c: None if c is None else names.get(c, np.nan))
+    out["district"] = map_unique(out["district_code"], names.get)
     # no district anywhere (revocation lists often give only an address): the address's old district
     blank = ~rejected & match.map(lambda m: m.status == "blank").astype(bool)
     if blank.any() and "address" in raw.columns:
