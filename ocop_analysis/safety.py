@@ -5,7 +5,7 @@ memory or run anything because of what a file contains. ``check_file(path)``
 (``scan_file``) is called by :func:`ocop_analysis.workbook.read_workbook` before calamine,
 defusedxml or zipfile look inside a file; for an .xlsx the worksheet parts are
 checked last, and calamine may open the workbook once the other parts passed
-(``scan_file(passed=…)``); it reads sheets only after every check. It refuses, with a plain
+(``scan_file(others_passed=…)``); it reads sheets only after every check. It refuses, with a plain
 :class:`~ocop_analysis.errors.RegistryError` sentence naming the file:
 
 * a file larger than the size cap (default 50 MB; env ``OCOP_MAX_FILE_MB``);
@@ -115,14 +115,13 @@ def check_file(path: str | Path, lim: Limits | None = None) -> str:
     return scan_file(path, lim).kind
 
 
-def scan_file(path: str | Path, lim: Limits | None = None, *, passed=None) -> Scan:
+def scan_file(path: str | Path, lim: Limits | None = None, *, others_passed=None) -> Scan:
     """:func:`check_file`, returning the :class:`Scan`.
 
-    ``passed``: for a zip container, called with ``None`` once every part but the worksheets (the parts under
-    a ``worksheets/`` folder, checked last, in the zip's order) has passed, then with each worksheet part's
-    name as it passes, so a reader may open the workbook while the worksheets are still being checked
-    (``workbook.stream_workbook``; it reads no sheet before every check has passed). Not called for other
-    kinds of file, nor after a check fails.
+    ``others_passed``: for a zip container, called (no arguments) once every part but the worksheets (the
+    parts under a ``worksheets/`` folder, checked last) has passed, so a reader may open the workbook while
+    the worksheets are still being checked (``workbook.stream_workbook``; it reads no sheet before every
+    check has passed). Not called for other kinds of file, nor when a check of those parts fails.
     """
     path = Path(path)
     lim = lim or limits()
@@ -142,7 +141,7 @@ def scan_file(path: str | Path, lim: Limits | None = None, *, passed=None) -> Sc
     kind = sniff_magic(head)
     formula_parts: frozenset[str] = frozenset()
     if kind == "zip":
-        formula_parts = _check_zip(path, lim, passed)
+        formula_parts = _check_zip(path, lim, others_passed)
     elif kind == "markup":
         _check_spreadsheetml(path, lim)
     elif kind == "ole2":
@@ -162,9 +161,9 @@ def _bomb(name: str, why: str) -> RegistryError:
 
 # --------------------------------------------------------------------------- zip containers
 
-def _check_zip(path: Path, lim: Limits, passed=None) -> frozenset[str]:
+def _check_zip(path: Path, lim: Limits, others_passed=None) -> frozenset[str]:
     """The zip checks; returns the worksheet parts that hold formulas. Worksheet parts (by path) are checked
-    after every other part; ``passed`` hears of the progress (see :func:`scan_file`)."""
+    after every other part, and ``others_passed()`` is called in between (see :func:`scan_file`)."""
     name = path.name
     formula_parts = set()
     try:
@@ -174,15 +173,14 @@ def _check_zip(path: Path, lim: Limits, passed=None) -> frozenset[str]:
             # every part, whatever its name says: relationships can point calamine at any of them
             sheets = [i for i in infos if _is_sheet_path(i.filename)]
             others = [i for i in infos if not _is_sheet_path(i.filename)]
-            for k, info in enumerate(others + sheets):
-                if k == len(others) and passed is not None:
-                    passed(None)
+            for info in others:
                 if _check_xml_member(name, zf, info, lim):
                     formula_parts.add(info.filename)
-                if k >= len(others) and passed is not None:
-                    passed(info.filename)
-            if not sheets and passed is not None:
-                passed(None)
+            if others_passed is not None:
+                others_passed()
+            for info in sheets:
+                if _check_xml_member(name, zf, info, lim):
+                    formula_parts.add(info.filename)
         return frozenset(formula_parts)
     except RegistryError:
         raise

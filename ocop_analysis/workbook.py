@@ -176,7 +176,7 @@ def stream_workbook(path: str | Path) -> Workbook:
     path = Path(path)
     ahead = _ReadAhead(path)
     try:
-        scan = safety.scan_file(path, passed=ahead.passed)  # size cap, zip/XML bomb, sheet grid: before any parser
+        scan = safety.scan_file(path, others_passed=ahead.open)  # size cap, zip/XML bomb, sheet grid: before any parser
         kind = sniff(path)
     except BaseException:
         ahead.cancel()
@@ -190,7 +190,7 @@ def stream_workbook(path: str | Path) -> Workbook:
                             f"workbook. Open it in Excel or LibreOffice Calc and use Save As › Excel workbook (.xlsx).")
     if kind == "spreadsheetml":
         ahead.cancel()
-        sheets = iter(_nonempty(path, _read_spreadsheetml(path)))
+        sheets = _nonempty(path, _read_spreadsheetml(path))
     else:
         sheets = _nonempty(path, _read_calamine(path, kind, scan.formula_parts, ahead))
         weakref.finalize(sheets, ahead.cancel, join=False)  # sheets dropped unread stop the thread too
@@ -285,9 +285,9 @@ def _sheet_parts(path: Path) -> dict[str, str]:
 class _ReadAhead:
     """calamine reading an .xlsx/.xlsm in a thread while the safety checks go on (see stream_workbook).
 
-    ``passed`` is safety.scan_file's callback: None once every part but the worksheets has passed (the
-    thread starts then and opens the workbook, for an .xlsx/.xlsm); the worksheet parts that pass after
-    are not used. ``all_passed`` lets the thread read the sheets; ``cancel`` stops it, never before.
+    ``open`` is safety.scan_file's callback once every part but the worksheets has passed: the thread starts
+    then and opens the workbook (an .xlsx/.xlsm only). ``all_passed`` lets it read the sheets, never before;
+    ``cancel`` stops it.
     """
 
     def __init__(self, path: Path):
@@ -303,8 +303,8 @@ class _ReadAhead:
     def started(self) -> bool:
         return self.thread is not None
 
-    def passed(self, member: str | None) -> None:
-        if member is None and self.thread is None and _sniff_quietly(self.path) in ("xlsx", "xlsm"):
+    def open(self) -> None:
+        if self.thread is None and _sniff_quietly(self.path) in ("xlsx", "xlsm"):
             self.thread = threading.Thread(target=self._run, name="ocop-calamine", daemon=True)
             self.thread.start()
 
